@@ -1,0 +1,1 @@
+//! Incident analysis (redaction, embeddings, retrieval, LLM, offline analyst).

@@ -1,0 +1,1 @@
+//! Builds the `cali.event/v1` JSON object from a finished group.

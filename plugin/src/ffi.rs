@@ -1,0 +1,82 @@
+//! The entry point Fluent Bit's `wasm` filter calls, and all of the plugin's `unsafe`.
+//!
+//! Fluent Bit (>= 4.1) instantiates the module once per `[FILTER]` and calls
+//! `cali_filter` once per record with the tag and the record's JSON text copied into the
+//! module's app heap. It `strdup`s the NUL-terminated string we return right after the
+//! call, so the answer lives in one module-owned buffer reused on every call.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use crate::filter::{Filter, Input};
+use crate::settings::Settings;
+use crate::timestamp::Timestamp;
+
+struct State {
+    filter: Filter,
+    epoch: Instant,
+    /// The answer handed to the host: JSON text + NUL, or a lone NUL (= drop).
+    answer: Vec<u8>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// # Safety
+/// Called by the host with pointers into this module's linear memory, each valid for its
+/// length, or 0 when the host could not copy the data in.
+#[no_mangle]
+pub unsafe extern "C" fn cali_filter(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    // SAFETY: the host guarantees `len` readable bytes at a non-null pointer.
+    let tag = if tag.is_null() {
+        &[][..]
+    } else {
+        unsafe { std::slice::from_raw_parts(tag, tag_len as usize) }
+    };
+    let input = if record.is_null() {
+        Input::LostInHost {
+            len: record_len as usize,
+        }
+    } else {
+        // SAFETY: as above.
+        Input::Record(unsafe { std::slice::from_raw_parts(record, record_len as usize) })
+    };
+    let time = Timestamp::new(i64::from(time_sec), time_nsec);
+    STATE.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let state = guard.get_or_insert_with(|| State {
+            filter: Filter::new(Settings::default()),
+            epoch: Instant::now(),
+            answer: Vec::with_capacity(4096),
+        });
+        let now_ms = state.epoch.elapsed().as_millis() as u64;
+        state.answer.clear();
+        if let Some(json) = state.filter.process(tag, time, input, now_ms) {
+            state.answer.extend_from_slice(json.as_bytes());
+        }
+        state.answer.push(0);
+        state.answer.as_ptr()
+    })
+}
+
+extern "C" {
+    /// Synthesized by the linker: runs static constructors (wasi-libc's among them).
+    fn __wasm_call_ctors();
+}
+
+/// WASI reactor entry: Fluent Bit's runtime calls it once after instantiation; exporting
+/// it makes the module a reactor, which loads without the "should be either a command or
+/// a reactor" warning.
+#[no_mangle]
+pub extern "C" fn _initialize() {
+    // SAFETY: called once by the host before any other export, as the WASI reactor ABI says.
+    unsafe { __wasm_call_ctors() }
+}

@@ -1,0 +1,22 @@
+//! CALI's Fluent Bit filter, as plain Rust: header parsing, multi-line stack-trace
+//! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
+//! knows about Fluent Bit's `wasm` filter and holds all of the `unsafe`.
+
+pub mod event;
+pub mod exception;
+pub mod filter;
+pub mod fingerprint;
+pub mod grouper;
+pub mod hash;
+pub mod header;
+pub mod json;
+pub mod language;
+pub mod settings;
+pub mod streams;
+pub mod timestamp;
+
+#[cfg(target_arch = "wasm32")]
+mod ffi;
+
+pub use filter::Filter;
+pub use settings::Settings;

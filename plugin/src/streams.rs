@@ -1,0 +1,1 @@
+//! Per-stream grouping state, bounded (least recently used stream released first).
