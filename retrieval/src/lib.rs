@@ -1,0 +1,1 @@
+//! Embeddings and vector stores for retrieval over past incidents and runbooks.

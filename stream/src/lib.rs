@@ -1,0 +1,1 @@
+//! Record sources for the consumer: Kinesis shards under leases, NDJSON files, stdin.
