@@ -1,1 +1,7 @@
-//! Incident analysis (redaction, embeddings, retrieval, LLM, offline analyst).
+//! Incident analysis: an incident goes in, an explanation comes out. The consumer only
+//! knows the `Analyzer` seam below; redaction, retrieval, the LLM client and the offline
+//! analyst live behind it.
+
+pub mod seam;
+
+pub use seam::{Analysis, Analyzer, Frame, IncidentInput, Related, SampleEvent, TrivialAnalyzer};
