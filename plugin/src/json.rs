@@ -5,6 +5,10 @@
 
 use std::borrow::Cow;
 
+/// Nesting deeper than this is rejected: the validator recurses, and hostile input must
+/// not overflow the interpreter's small stack (Fluent Bit's default is 8 KiB).
+pub const MAX_DEPTH: usize = 128;
+
 /// One top-level member of an object: its unescaped key and its value's raw JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member<'a> {
@@ -31,29 +35,805 @@ impl std::error::Error for JsonError {}
 /// Splits a JSON object into its top-level members, validating the whole text
 /// (nested values included). Leading/trailing whitespace is allowed.
 pub fn parse_object(src: &str) -> Result<Vec<Member<'_>>, JsonError> {
-    let _ = src;
-    Err(JsonError {
-        offset: 0,
-        reason: "not implemented",
-    })
+    let mut scan = Scanner::new(src);
+    scan.skip_ws();
+    scan.expect(b'{', "expected '{'")?;
+    let mut members = Vec::new();
+    scan.skip_ws();
+    if scan.peek() == Some(b'}') {
+        scan.pos += 1;
+    } else {
+        loop {
+            scan.skip_ws();
+            let key = scan.key()?;
+            scan.skip_ws();
+            scan.expect(b':', "expected ':'")?;
+            scan.skip_ws();
+            let start = scan.pos;
+            scan.value(1)?;
+            members.push(Member {
+                key,
+                value: &src[start..scan.pos],
+            });
+            scan.skip_ws();
+            match scan.peek() {
+                Some(b',') => scan.pos += 1,
+                Some(b'}') => {
+                    scan.pos += 1;
+                    break;
+                }
+                Some(_) => return Err(scan.error("expected ',' or '}'")),
+                None => return Err(scan.error("unexpected end of input")),
+            }
+        }
+    }
+    scan.skip_ws();
+    if scan.pos != src.len() {
+        return Err(scan.error("trailing characters"));
+    }
+    Ok(members)
 }
 
 /// If `raw` is a JSON string value, its unescaped contents.
 pub fn string_value(raw: &str) -> Option<Cow<'_, str>> {
-    let _ = raw;
-    None
+    let raw = raw.trim_matches(is_ws_char);
+    let mut scan = Scanner::new(raw);
+    let (body, escaped) = scan.string().ok()?;
+    if scan.pos != raw.len() {
+        return None;
+    }
+    if escaped {
+        unescape(body).map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(body))
+    }
 }
 
 /// The raw value at `path` inside the raw JSON object `raw` (nested objects only),
-/// e.g. `lookup(kubernetes, &["labels", "app"])`.
+/// e.g. `lookup(kubernetes, &["labels", "app"])`. With duplicate keys the first wins;
+/// members after the match are not validated (the object came from `parse_object`).
 pub fn lookup<'a>(raw: &'a str, path: &[&str]) -> Option<&'a str> {
-    let _ = (raw, path);
-    None
+    let mut current = raw;
+    for key in path {
+        current = member(current, key)?;
+    }
+    Some(current)
 }
 
 /// Appends `s` as a quoted, escaped JSON string.
 pub fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    out.push_str(s);
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        // Escapable bytes are ASCII, so `i` is always a char boundary.
+        out.push_str(&s[run_start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\r' => out.push_str("\\r"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 0xf)] as char);
+            }
+        }
+        run_start = i + 1;
+    }
+    out.push_str(&s[run_start..]);
     out.push('"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn is_ws_char(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Finds `key` among the top-level members of the object `raw` without collecting them.
+fn member<'a>(raw: &'a str, key: &str) -> Option<&'a str> {
+    let mut scan = Scanner::new(raw);
+    scan.skip_ws();
+    scan.expect(b'{', "").ok()?;
+    scan.skip_ws();
+    if scan.peek() == Some(b'}') {
+        return None;
+    }
+    loop {
+        scan.skip_ws();
+        let (body, escaped) = scan.string().ok()?;
+        let matches = if escaped {
+            unescape(body).is_some_and(|k| k == key)
+        } else {
+            body == key
+        };
+        scan.skip_ws();
+        scan.expect(b':', "").ok()?;
+        scan.skip_ws();
+        let start = scan.pos;
+        scan.value(1).ok()?;
+        if matches {
+            return Some(&raw[start..scan.pos]);
+        }
+        scan.skip_ws();
+        match scan.peek() {
+            Some(b',') => scan.pos += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes the escapes of a validated string body (the text between the quotes).
+fn unescape(body: &str) -> Option<String> {
+    let bytes = body.as_bytes();
+    let mut out = String::with_capacity(body.len());
+    let mut i = 0;
+    let mut run_start = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&body[run_start..i]);
+        let esc = *bytes.get(i + 1)?;
+        i += 2;
+        match esc {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let (c, used) = decode_u_escape(bytes, i)?;
+                out.push(c);
+                i += used;
+            }
+            _ => return None,
+        }
+        run_start = i;
+    }
+    out.push_str(&body[run_start..]);
+    Some(out)
+}
+
+/// Decodes the 4 hex digits at `at` (just after `\u`), joining a surrogate pair.
+/// Returns the char and how many bytes after `at` were consumed.
+fn decode_u_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let first = hex4(bytes, at)?;
+    match first {
+        0xD800..=0xDBFF => {
+            if bytes.get(at + 4) != Some(&b'\\') || bytes.get(at + 5) != Some(&b'u') {
+                return None;
+            }
+            let second = hex4(bytes, at + 6)?;
+            if !(0xDC00..=0xDFFF).contains(&second) {
+                return None;
+            }
+            let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+            Some((char::from_u32(c)?, 10))
+        }
+        0xDC00..=0xDFFF => None,
+        _ => Some((char::from_u32(first)?, 4)),
+    }
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = bytes.get(at..at + 4)?;
+    let mut v = 0u32;
+    for &d in digits {
+        let n = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u32::from(n);
+    }
+    Some(v)
+}
+
+/// A validating cursor over JSON text.
+struct Scanner<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(src: &'a str) -> Self {
+        Self {
+            src,
+            bytes: src.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn error(&self, reason: &'static str) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8, reason: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else if self.peek().is_none() {
+            Err(self.error("unexpected end of input"))
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    /// An object key, unescaped (allocating only when it has escapes).
+    fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(match self.peek() {
+                None => self.error("unexpected end of input"),
+                Some(_) => self.error("expected a string key"),
+            });
+        }
+        let start = self.pos;
+        let (body, escaped) = self.string()?;
+        if !escaped {
+            return Ok(Cow::Borrowed(body));
+        }
+        // `string` validated every escape, so decoding cannot fail here.
+        unescape(body).map(Cow::Owned).ok_or(JsonError {
+            offset: start,
+            reason: "invalid escape",
+        })
+    }
+
+    /// A string at the cursor: returns its body (between the quotes) and whether it has
+    /// escapes. Validates escapes, surrogate pairs and the absence of raw control chars.
+    fn string(&mut self) -> Result<(&'a str, bool), JsonError> {
+        self.expect(b'"', "expected a string")?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            // Fast inner loop: most bytes are plain text.
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    let body = &self.src[start..self.pos];
+                    self.pos += 1;
+                    return Ok((body, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                Some(_) => return Err(self.error("control character in string")),
+            }
+        }
+    }
+
+    /// Validates one escape sequence at the cursor (which is on the backslash).
+    fn escape(&mut self) -> Result<(), JsonError> {
+        let at = self.pos;
+        match self.bytes.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 2;
+                Ok(())
+            }
+            Some(b'u') => match decode_u_escape(self.bytes, at + 2) {
+                Some((_, used)) => {
+                    self.pos = at + 2 + used;
+                    Ok(())
+                }
+                None => Err(JsonError {
+                    offset: at,
+                    reason: "invalid \\u escape or lone surrogate",
+                }),
+            },
+            Some(_) => Err(JsonError {
+                offset: at,
+                reason: "invalid escape",
+            }),
+            None => Err(JsonError {
+                offset: at + 1,
+                reason: "unterminated string",
+            }),
+        }
+    }
+
+    /// Validates one value at the cursor, leaving the cursor just after it.
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.peek() {
+            None => Err(self.error("unexpected end of input")),
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("expected a value")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nesting too deep"));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(match self.peek() {
+                    None => self.error("unexpected end of input"),
+                    Some(_) => self.error("expected a string key"),
+                });
+            }
+            self.string()?;
+            self.skip_ws();
+            self.expect(b':', "expected ':'")?;
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(_) => return Err(self.error("expected ',' or '}'")),
+                None => return Err(self.error("unexpected end of input")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nesting too deep"));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(_) => return Err(self.error("expected ',' or ']'")),
+                None => return Err(self.error("unexpected end of input")),
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<(), JsonError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("invalid literal"))
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<(), JsonError> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.error("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number"));
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number"));
+            }
+            self.digits();
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys<'a>(members: &'a [Member<'a>]) -> Vec<&'a str> {
+        members.iter().map(|m| m.key.as_ref()).collect()
+    }
+
+    #[test]
+    fn splits_members_as_raw_spans() {
+        let src = r#" {"log":"boom\n","n":-1.5e3,"k":{"a":[1,{"b":null}]},"t":true} "#;
+        let members = parse_object(src).unwrap();
+        assert_eq!(keys(&members), ["log", "n", "k", "t"]);
+        assert_eq!(members[0].value, r#""boom\n""#);
+        assert_eq!(members[1].value, "-1.5e3");
+        assert_eq!(members[2].value, r#"{"a":[1,{"b":null}]}"#);
+        assert_eq!(members[3].value, "true");
+    }
+
+    #[test]
+    fn keys_borrow_unless_escaped() {
+        let members = parse_object(r#"{"plain":1,"esc\u0041\"":2}"#).unwrap();
+        assert!(matches!(members[0].key, Cow::Borrowed("plain")));
+        assert!(matches!(&members[1].key, Cow::Owned(k) if k == "escA\""));
+    }
+
+    #[test]
+    fn empty_object_has_no_members() {
+        assert!(parse_object("{}").unwrap().is_empty());
+        assert!(parse_object(" \n{ \t}\r\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reports_offset_and_reason_of_first_error() {
+        let err = parse_object(r#"{"a":1}x"#).unwrap_err();
+        assert_eq!((err.offset, err.reason), (7, "trailing characters"));
+        let err = parse_object(r#"{"a":[1,2,}"#).unwrap_err();
+        assert_eq!((err.offset, err.reason), (10, "expected a value"));
+        let err = parse_object(r#"{"a":"x\qy"}"#).unwrap_err();
+        assert_eq!((err.offset, err.reason), (7, "invalid escape"));
+        let err = parse_object(r#"{"a":01}"#).unwrap_err();
+        assert_eq!(err.offset, 6);
+        let err = parse_object("[1]").unwrap_err();
+        assert_eq!((err.offset, err.reason), (0, "expected '{'"));
+        let err = parse_object(r#"{"a":"\ud800"}"#).unwrap_err();
+        assert_eq!(err.offset, 6);
+        assert_eq!(
+            err.to_string(),
+            "invalid \\u escape or lone surrogate at byte 6"
+        );
+    }
+
+    #[test]
+    fn rejects_nesting_beyond_the_limit_without_overflowing() {
+        let ok = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse_object(&ok).is_ok());
+        let deep = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(parse_object(&deep).unwrap_err().reason, "nesting too deep");
+        let hostile = format!("{{\"a\":{}", "[".repeat(1_000_000));
+        assert_eq!(
+            parse_object(&hostile).unwrap_err().reason,
+            "nesting too deep"
+        );
+    }
+
+    #[test]
+    fn string_value_unescapes_and_rejects_non_strings() {
+        assert_eq!(string_value(r#""plain""#).as_deref(), Some("plain"));
+        assert!(matches!(string_value(r#""plain""#), Some(Cow::Borrowed(_))));
+        assert_eq!(
+            string_value(r#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00""#).as_deref(),
+            Some("a\"b\\c/d\u{8}\u{c}\n\r\té😀")
+        );
+        assert_eq!(string_value(" \"x\" ").as_deref(), Some("x"));
+        assert_eq!(string_value("12"), None);
+        assert_eq!(string_value("null"), None);
+        assert_eq!(string_value(r#""open"#), None);
+        assert_eq!(string_value(r#""a" "b""#), None);
+        assert_eq!(string_value(r#""\udc00""#), None);
+    }
+
+    #[test]
+    fn lookup_follows_nested_keys() {
+        let src = r#"{"kubernetes":{"labels":{"app":"pay","x":1}},"error":{"stack":"s"},"n":3}"#;
+        assert_eq!(
+            lookup(src, &["kubernetes", "labels", "app"]),
+            Some(r#""pay""#)
+        );
+        assert_eq!(lookup(src, &["error", "stack"]), Some(r#""s""#));
+        assert_eq!(lookup(src, &["n"]), Some("3"));
+        assert_eq!(lookup(src, &["n", "deeper"]), None);
+        assert_eq!(lookup(src, &["missing"]), None);
+        assert_eq!(lookup(src, &[]), Some(src));
+        assert_eq!(lookup(r#"{"k\u0065y":"v"}"#, &["key"]), Some(r#""v""#));
+    }
+
+    #[test]
+    fn write_str_escapes_only_what_json_requires() {
+        let mut out = String::new();
+        write_str(&mut out, "a\"b\\c\nd\te\r\u{8}\u{c}\u{1}\u{1f}é😀/");
+        assert_eq!(out, r#""a\"b\\c\nd\te\r\b\f\u0001\u001fé😀/""#);
+        let mut out = String::from("x=");
+        write_str(&mut out, "");
+        assert_eq!(out, "x=\"\"");
+    }
+
+    #[test]
+    fn write_str_round_trips_through_serde_json() {
+        let samples = [
+            "",
+            "plain",
+            "\u{0}\u{7f}\u{80}\u{ffff}",
+            "tab\there\"quote\"\\",
+            "multi\nline\r\nwith \u{1b}[31mansi\u{1b}[0m",
+        ];
+        for s in samples {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, s);
+            assert_eq!(string_value(&out).as_deref(), Some(s));
+        }
+    }
+
+    /// A tiny deterministic generator (xorshift) so the comparison covers many inputs
+    /// without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\n",
+        "\"",
+        "\"k\"",
+        "\"v\"",
+        "\"a\\nb\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\\ud83d\"",
+        "\"\\udc00x\"",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\t\"",
+        "\"é😀\"",
+        "0",
+        "-0",
+        "01",
+        "1.",
+        "1.5",
+        "-2e10",
+        "3E+2",
+        "4e-",
+        ".5",
+        "-",
+        "true",
+        "tru",
+        "false",
+        "null",
+        "nul",
+        "x",
+        "\\",
+    ];
+
+    fn generated_value(rng: &mut Rng, depth: usize) -> String {
+        match if depth > 3 {
+            rng.below(4)
+        } else {
+            rng.below(6)
+        } {
+            0 => PIECES[rng.below(PIECES.len())].to_string(),
+            1 => ["1", "\"s\"", "null", "-0.25e-3", "\"\\\"q\\\\\""][rng.below(5)].to_string(),
+            2 | 3 => {
+                // Mostly well-formed scalars with an occasional broken piece.
+                let mut s = String::new();
+                for _ in 0..=rng.below(2) {
+                    s.push_str(PIECES[rng.below(PIECES.len())]);
+                }
+                s
+            }
+            4 => {
+                let n = rng.below(4);
+                let items: Vec<String> = (0..n).map(|_| generated_value(rng, depth + 1)).collect();
+                format!("[{}]", items.join(","))
+            }
+            _ => generated_object(rng, depth + 1),
+        }
+    }
+
+    fn generated_object(rng: &mut Rng, depth: usize) -> String {
+        let n = rng.below(4);
+        let members: Vec<String> = (0..n)
+            .map(|i| {
+                let key = ["\"k\"", "\"a\\u0041\"", "\"é\"", "\"\"", "k"][rng.below(5)];
+                let key = if rng.below(8) == 0 {
+                    key.to_string()
+                } else {
+                    format!("\"m{i}\"")
+                };
+                format!("{key}:{}", generated_value(rng, depth))
+            })
+            .collect();
+        let mut s = format!("{{{}}}", members.join(","));
+        if rng.below(10) == 0 {
+            s.push_str(PIECES[rng.below(PIECES.len())]);
+        }
+        s
+    }
+
+    fn assert_agrees_with_serde(src: &str) {
+        let ours = parse_object(src);
+        let theirs: Result<serde_json::Value, _> = serde_json::from_str(src);
+        match (&ours, &theirs) {
+            (Ok(members), Ok(serde_json::Value::Object(map))) => {
+                // Duplicate keys: serde keeps the last one; compare against that.
+                let mut last = std::collections::HashMap::new();
+                for m in members {
+                    last.insert(m.key.as_ref(), m.value);
+                }
+                assert_eq!(last.len(), map.len(), "member count differs for {src:?}");
+                for (k, v) in map {
+                    let raw = last
+                        .get(k.as_str())
+                        .unwrap_or_else(|| panic!("{k:?} in {src:?}"));
+                    let reparsed: serde_json::Value = serde_json::from_str(raw).unwrap();
+                    assert_eq!(&reparsed, v, "value of {k:?} differs for {src:?}");
+                    if let serde_json::Value::String(s) = v {
+                        assert_eq!(string_value(raw).as_deref(), Some(s.as_str()));
+                    }
+                }
+            }
+            (Err(_), Ok(v)) if !v.is_object() => {}
+            (Err(_), Err(_)) => {}
+            // The one intended difference: JSON's grammar allows any exponent, serde_json
+            // refuses numbers beyond f64; CALI never reads numbers that large.
+            (Ok(_), Err(e)) if e.to_string().starts_with("number out of range") => {}
+            _ => panic!("accept/reject differs for {src:?}: ours {ours:?}, serde {theirs:?}"),
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_edge_cases() {
+        let cases = [
+            "{}",
+            " { } ",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\" 1}",
+            "{\"a\":}",
+            "{\"a\":1 \"b\":2}",
+            "{\"a\":1}}",
+            "{\"a\":1",
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":\"\\u0000\"}",
+            "{\"a\":\"\\uD834\\uDD1E\"}",
+            "{\"a\":\"\\uD834\\u0041\"}",
+            "{\"a\":\"\\uDD1E\"}",
+            "{\"a\":\"\\uD834\"}",
+            "{\"a\":[]}",
+            "{\"a\":[[],[{}]]}",
+            "{\"a\":-}",
+            "{\"a\":-01}",
+            "{\"a\":1e5}",
+            "{\"a\":1E-5}",
+            "{\"a\":0.0e+0}",
+            "{\"a\":1.e5}",
+            "{\"a\":+1}",
+            "{\"a\":NaN}",
+            "{\"a\":truex}",
+            "{\"a\":True}",
+            "{'a':1}",
+            "{\"a\":1}\u{0}",
+            "{\"a\":1}\u{a0}",
+            "\u{feff}{\"a\":1}",
+            "{\"dup\":1,\"dup\":2}",
+            "{\"a\":\"é😀\\u00e9\"}",
+            "{\"a\":1}\n",
+            "",
+            "   ",
+            "null",
+            "[]",
+            "\"s\"",
+        ];
+        for c in cases {
+            assert_agrees_with_serde(c);
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_generated_inputs() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut accepted = 0;
+        let total = 20_000;
+        for _ in 0..total {
+            let mut src = generated_object(&mut rng, 0);
+            // Now and then cut or corrupt a byte to exercise the error paths.
+            match rng.below(6) {
+                0 if !src.is_empty() => {
+                    let mut cut = rng.below(src.len());
+                    while !src.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    src.truncate(cut);
+                }
+                1 => {
+                    let mut at = rng.below(src.len() + 1);
+                    while !src.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    src.insert(at, ' ');
+                }
+                _ => {}
+            }
+            if parse_object(&src).is_ok() {
+                accepted += 1;
+            }
+            assert_agrees_with_serde(&src);
+        }
+        // The generator must exercise both outcomes for the comparison to mean anything.
+        assert!(
+            accepted > total / 10 && accepted < total * 9 / 10,
+            "accepted {accepted}"
+        );
+    }
 }
