@@ -8,13 +8,36 @@ pub struct Timestamp {
     pub nanos: u32,
 }
 
+/// A civil (proleptic Gregorian) date and time in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub nanos: u32,
+}
+
+const SECS_PER_DAY: i64 = 86_400;
+
 impl Timestamp {
     pub fn new(secs: i64, nanos: u32) -> Self {
         Self { secs, nanos }
     }
 
+    /// From milliseconds since the epoch (JSON `ts` fields, pino, Java `Instant` millis).
+    pub fn from_unix_millis(millis: i64) -> Self {
+        Self {
+            secs: millis.div_euclid(1000),
+            nanos: (millis.rem_euclid(1000) * 1_000_000) as u32,
+        }
+    }
+
     /// From a civil date and time with a UTC offset in seconds (east positive).
-    /// `None` when a field is out of range.
+    /// `None` when a field is out of range. A leap second (`:60`) is folded into the
+    /// next second, as RFC 3339 readers commonly do.
     #[allow(clippy::too_many_arguments)]
     pub fn from_civil(
         year: i32,
@@ -26,17 +49,263 @@ impl Timestamp {
         nanos: u32,
         offset_secs: i32,
     ) -> Option<Self> {
-        let _ = (year, month, day, hour, minute, second, nanos, offset_secs);
-        None // replaced by the real implementation
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+            || nanos > 999_999_999
+            || offset_secs.unsigned_abs() >= 24 * 3600
+        {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        let secs = days * SECS_PER_DAY
+            + i64::from(hour) * 3600
+            + i64::from(minute) * 60
+            + i64::from(second)
+            - i64::from(offset_secs);
+        Some(Self { secs, nanos })
+    }
+
+    /// The civil date and time (UTC) of this instant.
+    pub fn to_civil(&self) -> Civil {
+        let days = self.secs.div_euclid(SECS_PER_DAY);
+        let rem = self.secs.rem_euclid(SECS_PER_DAY) as u32;
+        let (year, month, day) = civil_from_days(days);
+        Civil {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem / 60 % 60,
+            second: rem % 60,
+            nanos: self.nanos,
+        }
     }
 
     /// The civil year (UTC) of this instant, for headers that omit the year (syslog).
     pub fn year(&self) -> i32 {
-        1970
+        self.to_civil().year
     }
 
     /// Appends `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (fraction trimmed to ms, µs or ns).
     pub fn write_rfc3339(&self, out: &mut String) {
-        let _ = out;
+        let c = self.to_civil();
+        // Years outside 0..=9999 are not RFC 3339; they only come from absurd epoch
+        // numbers, so write them plainly rather than wrap.
+        if (0..=9999).contains(&c.year) {
+            push_digits(out, 4, c.year as u32);
+        } else {
+            out.push_str(&c.year.to_string());
+        }
+        out.push('-');
+        push_digits(out, 2, c.month);
+        out.push('-');
+        push_digits(out, 2, c.day);
+        out.push('T');
+        push_digits(out, 2, c.hour);
+        out.push(':');
+        push_digits(out, 2, c.minute);
+        out.push(':');
+        push_digits(out, 2, c.second);
+        if c.nanos != 0 {
+            out.push('.');
+            if c.nanos % 1_000_000 == 0 {
+                push_digits(out, 3, c.nanos / 1_000_000);
+            } else if c.nanos % 1_000 == 0 {
+                push_digits(out, 6, c.nanos / 1_000);
+            } else {
+                push_digits(out, 9, c.nanos);
+            }
+        }
+        out.push('Z');
+    }
+
+    /// This instant as an RFC 3339 string (see `write_rfc3339`).
+    pub fn to_rfc3339(&self) -> String {
+        let mut out = String::with_capacity(30);
+        self.write_rfc3339(&mut out);
+        out
+    }
+}
+
+/// Appends `value` zero-padded to `width` digits (at most 9).
+fn push_digits(out: &mut String, width: usize, mut value: u32) {
+    let mut buf = [b'0'; 9];
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    for &b in &buf[..width] {
+        out.push(b as char);
+    }
+}
+
+pub fn is_leap_year(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`): eras of
+/// 400 years have a fixed length, and counting years from March puts the leap day last.
+fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of `days_from_civil`.
+fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+        month,
+        day,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc(t: Timestamp) -> String {
+        t.to_rfc3339()
+    }
+
+    #[test]
+    fn known_instants() {
+        let t = Timestamp::from_civil(1970, 1, 1, 0, 0, 0, 0, 0).unwrap();
+        assert_eq!(t, Timestamp::new(0, 0));
+        // `date -u -d 2026-11-20T13:10:00Z +%s` = 1795180200
+        let t = Timestamp::from_civil(2026, 11, 20, 13, 10, 0, 0, 0).unwrap();
+        assert_eq!(t.secs, 1_795_180_200);
+        // 2000-02-29 is a leap day (divisible by 400): 951782400
+        let t = Timestamp::from_civil(2000, 2, 29, 0, 0, 0, 0, 0).unwrap();
+        assert_eq!(t.secs, 951_782_400);
+        // Before the epoch: 1969-12-31T23:59:59Z = -1
+        let t = Timestamp::from_civil(1969, 12, 31, 23, 59, 59, 0, 0).unwrap();
+        assert_eq!(t.secs, -1);
+        // 2038-01-19T03:14:08Z = 2^31
+        let t = Timestamp::from_civil(2038, 1, 19, 3, 14, 8, 0, 0).unwrap();
+        assert_eq!(t.secs, 1 << 31);
+    }
+
+    #[test]
+    fn offsets_shift_to_utc() {
+        let utc = Timestamp::from_civil(2026, 11, 20, 11, 10, 0, 0, 0).unwrap();
+        let plus2 = Timestamp::from_civil(2026, 11, 20, 13, 10, 0, 0, 2 * 3600).unwrap();
+        let minus5 = Timestamp::from_civil(2026, 11, 20, 6, 10, 0, 0, -5 * 3600).unwrap();
+        assert_eq!(plus2, utc);
+        assert_eq!(minus5, utc);
+        let across_midnight = Timestamp::from_civil(2027, 1, 1, 1, 0, 0, 0, 3 * 3600).unwrap();
+        assert_eq!(rfc(across_midnight), "2026-12-31T22:00:00Z");
+    }
+
+    #[test]
+    fn rejects_out_of_range_fields() {
+        assert!(Timestamp::from_civil(2026, 2, 29, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2024, 2, 29, 0, 0, 0, 0, 0).is_some());
+        assert!(Timestamp::from_civil(1900, 2, 29, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 4, 31, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 13, 1, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 0, 1, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 0, 0, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 1, 24, 0, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 1, 0, 60, 0, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 61, 0, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 0, 1_000_000_000, 0).is_none());
+        assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 0, 0, 24 * 3600).is_none());
+    }
+
+    #[test]
+    fn leap_second_folds_into_the_next_minute() {
+        let t = Timestamp::from_civil(2016, 12, 31, 23, 59, 60, 0, 0).unwrap();
+        assert_eq!(rfc(t), "2017-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn rfc3339_trims_the_fraction_to_3_6_or_9_digits() {
+        let base = Timestamp::from_civil(2026, 11, 20, 13, 10, 0, 0, 0)
+            .unwrap()
+            .secs;
+        assert_eq!(rfc(Timestamp::new(base, 0)), "2026-11-20T13:10:00Z");
+        assert_eq!(
+            rfc(Timestamp::new(base, 123_000_000)),
+            "2026-11-20T13:10:00.123Z"
+        );
+        assert_eq!(
+            rfc(Timestamp::new(base, 100_000_000)),
+            "2026-11-20T13:10:00.100Z"
+        );
+        assert_eq!(
+            rfc(Timestamp::new(base, 123_456_000)),
+            "2026-11-20T13:10:00.123456Z"
+        );
+        assert_eq!(
+            rfc(Timestamp::new(base, 1)),
+            "2026-11-20T13:10:00.000000001Z"
+        );
+        let mut out = String::from("t=");
+        Timestamp::new(-1, 0).write_rfc3339(&mut out);
+        assert_eq!(out, "t=1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn from_unix_millis_handles_negative_values() {
+        assert_eq!(
+            Timestamp::from_unix_millis(1_500),
+            Timestamp::new(1, 500_000_000)
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(-1),
+            Timestamp::new(-1, 999_000_000)
+        );
+    }
+
+    #[test]
+    fn civil_round_trip_over_four_centuries() {
+        // Every day from 1800 to 2400 (both leap rules) survives days -> civil -> days.
+        let start = days_from_civil(1800, 1, 1);
+        let end = days_from_civil(2400, 12, 31);
+        let mut previous = civil_from_days(start - 1);
+        for days in start..=end {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+            assert!(d >= 1 && d <= days_in_month(y, m));
+            // Consecutive days either advance the day or roll over to day 1.
+            assert!(d == previous.2 + 1 || d == 1, "{previous:?} -> {y}-{m}-{d}");
+            previous = (y, m, d);
+        }
+        assert_eq!(Timestamp::new(1_795_180_200, 0).year(), 2026);
+        assert_eq!(Timestamp::new(-1, 0).year(), 1969);
+    }
+
+    #[test]
+    fn far_years_are_written_plainly() {
+        let t = Timestamp::from_civil(12026, 1, 2, 3, 4, 5, 0, 0).unwrap();
+        assert_eq!(rfc(t), "12026-01-02T03:04:05Z");
     }
 }
