@@ -1,1 +1,320 @@
-//! Builds the `cali.event/v1` JSON object from a finished group.
+//! Builds the `cali.event/v1` JSON object (schema/cali.event.v1.json) from a finished
+//! group: the first line's header, the exception and its fingerprint, the original lines,
+//! and the members other filters added to the first line's record.
+
+use crate::exception::{self, ExceptionInfo};
+use crate::fingerprint;
+use crate::grouper::{Group, GroupKind};
+use crate::hash::{push_hex64, Fnv64};
+use crate::header::{Header, HeaderParser, Level};
+use crate::json::{self, write_str};
+use crate::settings::Settings;
+use crate::streams::LineMeta;
+use crate::timestamp::Timestamp;
+
+pub const SCHEMA: &str = "cali.event/v1";
+
+/// The names CALI writes; a passed-through member with one of these names is left out so
+/// the object never carries a key twice.
+pub const EVENT_FIELDS: &[&str] = &[
+    "schema",
+    "event_id",
+    "timestamp",
+    "level",
+    "service",
+    "logger",
+    "thread",
+    "message",
+    "trace_id",
+    "span_id",
+    "request_id",
+    "correlation_id",
+    "exception",
+    "stack_trace",
+    "log_content",
+    "line_count",
+    "truncated",
+    "fingerprint",
+    "stream",
+    "tag",
+    "alertable",
+    "fault",
+];
+
+/// Why a record could not be processed normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    RecordLostInHost,
+    InvalidJson,
+    InvalidUtf8,
+    LineTooLong,
+    NotAnObject,
+}
+
+impl FaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::RecordLostInHost => "record_lost_in_host",
+            FaultKind::InvalidJson => "invalid_json",
+            FaultKind::InvalidUtf8 => "invalid_utf8",
+            FaultKind::LineTooLong => "line_too_long",
+            FaultKind::NotAnObject => "not_an_object",
+        }
+    }
+}
+
+/// A fault attached to an event.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub detail: String,
+}
+
+/// Writes the event for a finished group.
+pub fn write_group(
+    out: &mut String,
+    tag: &str,
+    stream: &str,
+    group: &Group<LineMeta>,
+    settings: &Settings,
+    header_parser: &HeaderParser,
+) {
+    let text = group.text.as_str();
+    let first_line = text.split('\n').next().unwrap_or("");
+    let time = group.first.time;
+    let header = header_parser.parse(first_line, time);
+
+    let exception = match group.kind {
+        GroupKind::Trace(lang) => exception::extract(text, Some(lang)),
+        GroupKind::Json => header
+            .stack_trace
+            .as_deref()
+            .and_then(|s| exception::extract(s, None)),
+        GroupKind::Plain => None,
+    };
+    let stack_trace: Option<&str> = match (&group.kind, &exception) {
+        (GroupKind::Json, Some(_)) => header.stack_trace.as_deref(),
+        (_, Some(exc)) => text.get(exc.trace_start..),
+        _ => None,
+    };
+
+    let fault = (group.cut_bytes > 0).then(|| Fault {
+        kind: FaultKind::LineTooLong,
+        detail: format!(
+            "{} bytes cut from a line longer than max_bytes ({})",
+            group.cut_bytes, settings.max_bytes
+        ),
+    });
+
+    let passthrough = json::parse_object(&group.first.passthrough).unwrap_or_default();
+    let service = service_of(&passthrough, &header, settings);
+
+    let level = header
+        .level
+        .or_else(|| exception.as_ref().map(|e| exception_level(e)));
+    let alertable = exception.is_some() || level.is_some_and(|l| l >= settings.alert_level);
+
+    let fp = match &exception {
+        Some(exc) => fingerprint::of_exception(exc),
+        None => fingerprint::of_message(service.as_deref().unwrap_or(""), &header.message),
+    };
+
+    let mut id_a = Fnv64::with_seed(1);
+    let mut id_b = Fnv64::with_seed(2);
+    for h in [&mut id_a, &mut id_b] {
+        h.write_field(tag);
+        h.write_field(stream);
+        h.write(&time.secs.to_le_bytes());
+        h.write(&time.nanos.to_le_bytes());
+        h.write_field(text);
+    }
+
+    out.push('{');
+    write_passthrough(out, &passthrough);
+    out.push_str("\"schema\":\"");
+    out.push_str(SCHEMA);
+    out.push_str("\",\"event_id\":\"");
+    push_hex64(out, id_a.finish());
+    push_hex64(out, id_b.finish());
+    out.push_str("\",\"timestamp\":\"");
+    header.timestamp.unwrap_or(time).write_rfc3339(out);
+    out.push_str("\",\"level\":\"");
+    out.push_str(level.map_or("UNKNOWN", Level::as_str));
+    out.push('"');
+    opt_str(out, "service", service.as_deref());
+    opt_str(out, "logger", header.logger.as_deref());
+    opt_str(out, "thread", header.thread.as_deref());
+    out.push_str(",\"message\":");
+    write_str(out, &header.message);
+    opt_str(out, "trace_id", header.trace_id.as_deref());
+    opt_str(out, "span_id", header.span_id.as_deref());
+    opt_str(out, "request_id", header.request_id.as_deref());
+    opt_str(out, "correlation_id", header.correlation_id.as_deref());
+    if let Some(exc) = &exception {
+        write_exception(out, exc);
+    }
+    opt_str(out, "stack_trace", stack_trace);
+    out.push_str(",\"log_content\":");
+    write_str(out, text);
+    out.push_str(",\"line_count\":");
+    out.push_str(&group.line_count.to_string());
+    out.push_str(",\"truncated\":");
+    out.push_str(if group.truncated { "true" } else { "false" });
+    out.push_str(",\"fingerprint\":\"");
+    push_hex64(out, fp);
+    out.push_str("\",\"stream\":");
+    write_str(out, stream);
+    out.push_str(",\"tag\":");
+    write_str(out, tag);
+    out.push_str(",\"alertable\":");
+    out.push_str(if alertable { "true" } else { "false" });
+    if let Some(f) = &fault {
+        write_fault(out, f);
+    }
+    out.push('}');
+}
+
+/// Writes a fault event: a record that could not be processed as a log line, kept and
+/// marked. `content` is what could be recovered of it (possibly empty).
+pub fn write_fault_event(
+    out: &mut String,
+    tag: &str,
+    time: Timestamp,
+    content: &str,
+    fault: &Fault,
+) {
+    let mut id_a = Fnv64::with_seed(1);
+    let mut id_b = Fnv64::with_seed(2);
+    for h in [&mut id_a, &mut id_b] {
+        h.write_field(tag);
+        h.write_field(fault.kind.as_str());
+        h.write(&time.secs.to_le_bytes());
+        h.write(&time.nanos.to_le_bytes());
+        h.write_field(content);
+    }
+    let mut fp = Fnv64::default();
+    fp.write_field("cali.fault");
+    fp.write_field(fault.kind.as_str());
+    fp.write_field(tag);
+
+    out.push_str("{\"schema\":\"");
+    out.push_str(SCHEMA);
+    out.push_str("\",\"event_id\":\"");
+    push_hex64(out, id_a.finish());
+    push_hex64(out, id_b.finish());
+    out.push_str("\",\"timestamp\":\"");
+    time.write_rfc3339(out);
+    out.push_str("\",\"level\":\"ERROR\",\"message\":");
+    write_str(out, &fault.detail);
+    out.push_str(",\"log_content\":");
+    write_str(out, content);
+    out.push_str(",\"line_count\":");
+    out.push_str(if content.is_empty() { "0" } else { "1" });
+    out.push_str(",\"truncated\":false,\"fingerprint\":\"");
+    push_hex64(out, fp.finish());
+    out.push_str("\",\"stream\":\"\",\"tag\":");
+    write_str(out, tag);
+    out.push_str(",\"alertable\":false");
+    write_fault(out, fault);
+    out.push('}');
+}
+
+fn write_fault(out: &mut String, f: &Fault) {
+    out.push_str(",\"fault\":{\"kind\":\"");
+    out.push_str(f.kind.as_str());
+    out.push_str("\",\"detail\":");
+    write_str(out, &f.detail);
+    out.push('}');
+}
+
+/// A trace without a levelled header: a crash is FATAL, anything else ERROR.
+fn exception_level(exc: &ExceptionInfo) -> Level {
+    let k = exc.kind.as_str();
+    if k == "panic" || k.starts_with("fatal") || k.contains("OutOfMemoryError") {
+        Level::Fatal
+    } else {
+        Level::Error
+    }
+}
+
+fn write_passthrough(out: &mut String, members: &[json::Member<'_>]) {
+    for m in members {
+        if EVENT_FIELDS.contains(&m.key.as_ref()) {
+            continue;
+        }
+        write_str(out, &m.key);
+        out.push(':');
+        out.push_str(m.value);
+        out.push(',');
+    }
+}
+
+fn opt_str(out: &mut String, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
+        write_str(out, v);
+    }
+}
+
+fn write_exception(out: &mut String, exc: &ExceptionInfo) {
+    out.push_str(",\"exception\":{\"type\":");
+    write_str(out, &exc.kind);
+    out.push_str(",\"message\":");
+    write_str(out, &exc.message);
+    out.push_str(",\"language\":\"");
+    out.push_str(exc.language.map_or("unknown", |l| l.as_str()));
+    out.push_str("\",\"frames\":[");
+    for (i, f) in exc.frames.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"function\":");
+        write_str(out, &f.function);
+        if let Some(m) = &f.module {
+            out.push_str(",\"module\":");
+            write_str(out, m);
+        }
+        if let Some(file) = &f.file {
+            out.push_str(",\"file\":");
+            write_str(out, file);
+        }
+        if let Some(line) = f.line {
+            out.push_str(",\"line\":");
+            out.push_str(&line.to_string());
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+}
+
+/// The service: a Kubernetes label named in `service_labels`, else the header's service,
+/// else the container's name.
+fn service_of(
+    passthrough: &[json::Member<'_>],
+    header: &Header<'_>,
+    settings: &Settings,
+) -> Option<String> {
+    let k8s = passthrough
+        .iter()
+        .find(|m| m.key == "kubernetes")
+        .map(|m| m.value);
+    if let Some(k8s) = k8s {
+        for label in &settings.service_labels {
+            if let Some(v) =
+                json::lookup(k8s, &["labels", label.as_str()]).and_then(json::string_value)
+            {
+                if !v.is_empty() {
+                    return Some(v.into_owned());
+                }
+            }
+        }
+    }
+    if let Some(s) = &header.service {
+        return Some(s.to_string());
+    }
+    k8s.and_then(|k| json::lookup(k, &["container_name"]))
+        .and_then(json::string_value)
+        .map(|v| v.into_owned())
+}

@@ -35,7 +35,6 @@ pub unsafe extern "C" fn cali_filter(
     record: *const u8,
     record_len: u32,
 ) -> *const u8 {
-    // SAFETY: the host guarantees `len` readable bytes at a non-null pointer.
     let tag = if tag.is_null() {
         &[][..]
     } else {

@@ -1,6 +1,18 @@
 //! The whole filter as plain Rust: one record in, at most one record out.
+//!
+//! A log line is held in its stream until the next line of that stream shows whether it
+//! continues (a trace) or not; finished events wait in a queue and leave one per call, in
+//! the slot of a record that produced nothing itself or of a flush tick. Ticks also carry
+//! the settings and release streams that went quiet.
 
-use crate::settings::Settings;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::event::{self, Fault, FaultKind};
+use crate::grouper::GroupContext;
+use crate::json::{self, Member};
+use crate::settings::{Settings, TICK_KEY};
+use crate::streams::{LineMeta, Released, StreamTable};
 use crate::timestamp::Timestamp;
 
 /// What the host handed over for one call.
@@ -13,17 +25,66 @@ pub enum Input<'a> {
     LostInHost { len: usize },
 }
 
+/// Counters of what the filter did, for tests and the bench.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FilterStats {
+    pub records: u64,
+    pub lines: u64,
+    pub ticks: u64,
+    pub events: u64,
+    pub faults: u64,
+    pub passed_through: u64,
+}
+
 pub struct Filter {
     settings: Settings,
+    ctx: GroupContext,
+    streams: StreamTable,
+    /// Finished events (JSON text) waiting for an output slot, oldest first.
+    ready: VecDeque<String>,
+    /// The answer of the current call.
     out: String,
+    /// The last tick record applied, to apply settings only when they change.
+    last_tick: String,
+    last_passthrough: Rc<str>,
+    scratch: String,
+    released: Vec<Released>,
+    stats: FilterStats,
 }
 
 impl Filter {
     pub fn new(settings: Settings) -> Self {
+        let ctx = context(&settings);
         Self {
             settings,
-            out: String::new(),
+            ctx,
+            streams: StreamTable::default(),
+            ready: VecDeque::new(),
+            out: String::with_capacity(4096),
+            last_tick: String::new(),
+            last_passthrough: Rc::from("{}"),
+            scratch: String::new(),
+            released: Vec::new(),
+            stats: FilterStats::default(),
         }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn stats(&self) -> FilterStats {
+        self.stats
+    }
+
+    /// Events finished and waiting for an output slot.
+    pub fn waiting(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Streams holding a partial event.
+    pub fn held_streams(&self) -> usize {
+        self.streams.len()
     }
 
     /// Processes one record. `tag` is the Fluent Bit tag, `time` the record's time,
@@ -36,14 +97,235 @@ impl Filter {
         input: Input<'_>,
         now_ms: u64,
     ) -> Option<&str> {
-        let _ = (tag, time, now_ms, &self.settings);
+        self.stats.records += 1;
+        let tag = String::from_utf8_lossy(tag);
         match input {
-            Input::Record(r) => {
-                self.out.clear();
-                self.out.push_str(&String::from_utf8_lossy(r));
-                Some(&self.out)
+            Input::LostInHost { len } => {
+                let fault = Fault {
+                    kind: FaultKind::RecordLostInHost,
+                    detail: format!(
+                        "Fluent Bit could not copy a record of {len} bytes into the filter (raise Wasm_Heap_Size above the largest record)"
+                    ),
+                };
+                self.fault(&tag, time, "", fault);
             }
-            Input::LostInHost { .. } => None,
+            Input::Record(bytes) => {
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => {
+                        if let Some(passed) = self.record(&tag, time, text, now_ms) {
+                            self.stats.passed_through += 1;
+                            // A record that is not a log line takes this call's slot as it is.
+                            self.out.clear();
+                            self.out.push_str(passed);
+                            return Some(&self.out);
+                        }
+                    }
+                    Err(e) => {
+                        let lossy = String::from_utf8_lossy(bytes);
+                        let content = cut(&lossy, self.settings.max_bytes);
+                        let fault = Fault {
+                        kind: FaultKind::InvalidUtf8,
+                        detail: format!("record is not valid UTF-8 (at byte {}); kept with U+FFFD replacements", e.valid_up_to()),
+                    };
+                        self.fault(&tag, time, content, fault);
+                    }
+                }
+            }
         }
+        self.next_out()
+    }
+
+    /// Handles a UTF-8 record. Returns `Some(text)` when the record passes through unchanged.
+    fn record<'t>(
+        &mut self,
+        tag: &str,
+        time: Timestamp,
+        text: &'t str,
+        now_ms: u64,
+    ) -> Option<&'t str> {
+        let members = match json::parse_object(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let trimmed = text.trim_start();
+                let (kind, detail) = if trimmed.starts_with('{') || trimmed.is_empty() {
+                    (
+                        FaultKind::InvalidJson,
+                        format!("record is not valid JSON: {e}"),
+                    )
+                } else {
+                    (
+                        FaultKind::NotAnObject,
+                        "record is not a JSON object".to_string(),
+                    )
+                };
+                let content = cut(text, self.settings.max_bytes);
+                self.fault(tag, time, content, Fault { kind, detail });
+                return None;
+            }
+        };
+        if members.iter().any(|m| m.key == TICK_KEY) {
+            self.tick(text, &members, now_ms);
+            return None;
+        }
+        let line = members
+            .iter()
+            .find(|m| m.key == self.settings.log_key.as_str())
+            .and_then(|m| json::string_value(m.value));
+        let Some(line) = line else {
+            return Some(text);
+        };
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let stream = members
+            .iter()
+            .find(|m| m.key == self.settings.stream_key.as_str())
+            .and_then(|m| json::string_value(m.value))
+            .unwrap_or_default();
+        let passthrough = self.passthrough(&members);
+        self.stats.lines += 1;
+        let meta = LineMeta { time, passthrough };
+        self.streams.push(
+            tag,
+            &stream,
+            line,
+            meta,
+            now_ms,
+            &self.ctx,
+            self.settings.max_streams,
+            self.settings.max_held_bytes,
+            &mut self.released,
+        );
+        self.build_released();
+        None
+    }
+
+    /// The record's members other than the line, as a JSON object shared with the
+    /// previous record when identical (consecutive lines of one container usually are).
+    fn passthrough(&mut self, members: &[Member<'_>]) -> Rc<str> {
+        self.scratch.clear();
+        self.scratch.push('{');
+        for m in members
+            .iter()
+            .filter(|m| m.key != self.settings.log_key.as_str())
+        {
+            if self.scratch.len() > 1 {
+                self.scratch.push(',');
+            }
+            json::write_str(&mut self.scratch, &m.key);
+            self.scratch.push(':');
+            self.scratch.push_str(m.value);
+        }
+        self.scratch.push('}');
+        if *self.last_passthrough != *self.scratch {
+            self.last_passthrough = Rc::from(self.scratch.as_str());
+        }
+        self.last_passthrough.clone()
+    }
+
+    fn tick(&mut self, text: &str, members: &[Member<'_>], now_ms: u64) {
+        self.stats.ticks += 1;
+        if text != self.last_tick {
+            let (next, errors) = Settings::from_tick(members, &self.settings);
+            for e in &errors {
+                eprintln!("cali: {e}; keeping {}", current_value(&next, &e.key));
+            }
+            self.settings = next;
+            self.ctx = context(&self.settings);
+            self.last_tick.clear();
+            self.last_tick.push_str(text);
+        }
+        if self.ready.is_empty()
+            && self
+                .streams
+                .release_idle(now_ms, self.settings.idle_timeout_ms, &mut self.released)
+        {
+            self.build_released();
+        }
+    }
+
+    fn build_released(&mut self) {
+        for r in self.released.drain(..) {
+            let mut json =
+                String::with_capacity(r.group.text.len() + r.group.first.passthrough.len() + 512);
+            event::write_group(
+                &mut json,
+                &r.tag,
+                &r.stream,
+                &r.group,
+                &self.settings,
+                &self.ctx.header,
+            );
+            if r.group.cut_bytes > 0 {
+                eprintln!(
+                    "cali: cut {} bytes from a line longer than max_bytes ({}) in {}",
+                    r.group.cut_bytes, self.settings.max_bytes, r.tag
+                );
+                self.stats.faults += 1;
+            }
+            self.stats.events += 1;
+            self.ready.push_back(json);
+        }
+    }
+
+    fn fault(&mut self, tag: &str, time: Timestamp, content: &str, fault: Fault) {
+        eprintln!("cali: {} in {tag}: {}", fault.kind.as_str(), fault.detail);
+        self.stats.faults += 1;
+        self.stats.events += 1;
+        let mut json = String::with_capacity(content.len() + 512);
+        event::write_fault_event(&mut json, tag, time, content, &fault);
+        self.ready.push_back(json);
+    }
+
+    fn next_out(&mut self) -> Option<&str> {
+        let next = self.ready.pop_front()?;
+        self.out = next;
+        Some(&self.out)
+    }
+
+    /// Releases everything held (end of input in tests and tools): afterwards every
+    /// event can be taken with `take_waiting`.
+    pub fn release_all(&mut self) {
+        self.streams.release_all(&mut self.released);
+        self.build_released();
+    }
+
+    /// Takes the next waiting event, if any (tools that are not bound to one-out-per-in).
+    pub fn take_waiting(&mut self) -> Option<String> {
+        self.ready.pop_front()
+    }
+}
+
+fn context(settings: &Settings) -> GroupContext {
+    GroupContext {
+        max_lines: settings.max_lines,
+        max_bytes: settings.max_bytes,
+        languages: settings.languages,
+        header: settings.header_parser(),
+    }
+}
+
+/// The longest prefix of `s` within `max` bytes, on a char boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn current_value(s: &Settings, key: &str) -> String {
+    match key {
+        "idle_timeout_ms" => s.idle_timeout_ms.to_string(),
+        "max_lines" => s.max_lines.to_string(),
+        "max_bytes" => s.max_bytes.to_string(),
+        "max_streams" => s.max_streams.to_string(),
+        "max_held_bytes" => s.max_held_bytes.to_string(),
+        "log_key" => s.log_key.clone(),
+        "stream_key" => s.stream_key.clone(),
+        "alert_level" => s.alert_level.as_str().to_string(),
+        "languages" | "header_layouts" | "service_labels" => "the previous value".to_string(),
+        _ => "nothing (ignored)".to_string(),
     }
 }

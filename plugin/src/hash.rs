@@ -46,6 +46,20 @@ impl Fnv64 {
     }
 }
 
+impl std::hash::Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        Fnv64::finish(self)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        Fnv64::write(self, bytes);
+    }
+}
+
+/// A fixed-key `BuildHasher` for the filter's maps: deterministic, and it keeps the module
+/// from importing WASI `random_get` just to seed `std`'s `RandomState`.
+pub type FixedState = std::hash::BuildHasherDefault<Fnv64>;
+
 /// Appends `v` as 16 lowercase hex digits.
 pub fn push_hex64(out: &mut String, v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -1,1 +1,282 @@
-//! Per-stream grouping state, bounded (least recently used stream released first).
+//! The streams that currently hold a partial event, keyed by (tag, stream). Bounded by
+//! count and by held bytes: past either bound the least recently used stream is released
+//! (its event completed, never dropped). A stream leaves the table once it holds nothing.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::grouper::{GroupContext, TraceGrouper};
+use crate::hash::FixedState;
+use crate::timestamp::Timestamp;
+
+/// What the filter remembers of a line until its event is built: only the first line's
+/// survives grouping.
+#[derive(Debug, Clone)]
+pub struct LineMeta {
+    /// The record's time (Fluent Bit's, not the header's).
+    pub time: Timestamp,
+    /// The record's other members as a JSON object (`{"kubernetes":{...},"stream":"stderr"}`),
+    /// shared between consecutive lines of a stream whose members are identical.
+    pub passthrough: Rc<str>,
+}
+
+/// One stream's grouping state.
+#[derive(Debug)]
+pub struct StreamSlot {
+    pub tag: Rc<str>,
+    pub stream: Rc<str>,
+    pub grouper: TraceGrouper<LineMeta>,
+    /// Monotonic ms of the last line.
+    pub last_seen_ms: u64,
+    /// Bytes this slot held after its last change (for the global byte bound).
+    held: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct StreamTable {
+    index: HashMap<Vec<u8>, usize, FixedState>,
+    slots: Vec<(Vec<u8>, StreamSlot)>,
+    held_bytes: usize,
+    key_buf: Vec<u8>,
+}
+
+impl StreamTable {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Total bytes held by all streams.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Pushes a line into its stream (created when new) and moves every group this
+    /// completes into `done`. Streams released to respect `max_streams`/`max_held_bytes`
+    /// also land in `done`, each as `(tag, stream, group)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        tag: &str,
+        stream: &str,
+        line: &str,
+        meta: LineMeta,
+        now_ms: u64,
+        ctx: &GroupContext,
+        max_streams: usize,
+        max_held_bytes: usize,
+        done: &mut Vec<Released>,
+    ) {
+        self.key_buf.clear();
+        self.key_buf.extend_from_slice(tag.as_bytes());
+        self.key_buf.push(0);
+        self.key_buf.extend_from_slice(stream.as_bytes());
+        let idx = match self.index.get(self.key_buf.as_slice()) {
+            Some(&i) => i,
+            None => {
+                while self.slots.len() >= max_streams.max(1) {
+                    self.release_lru(done);
+                }
+                let slot = StreamSlot {
+                    tag: Rc::from(tag),
+                    stream: Rc::from(stream),
+                    grouper: TraceGrouper::new(),
+                    last_seen_ms: now_ms,
+                    held: 0,
+                };
+                self.slots.push((self.key_buf.clone(), slot));
+                let i = self.slots.len() - 1;
+                self.index.insert(self.key_buf.clone(), i);
+                i
+            }
+        };
+        let slot = &mut self.slots[idx].1;
+        slot.grouper.push(line, meta, ctx);
+        slot.last_seen_ms = now_ms;
+        drain(slot, done);
+        self.rebalance(idx);
+        if slot_is_empty(&self.slots[idx].1) {
+            self.remove(idx);
+        }
+        while self.held_bytes > max_held_bytes && !self.slots.is_empty() {
+            self.release_lru(done);
+        }
+    }
+
+    /// Releases the held event of the stream silent the longest, if it has been silent for
+    /// more than `idle_ms`. Returns whether one was released.
+    pub fn release_idle(&mut self, now_ms: u64, idle_ms: u64, done: &mut Vec<Released>) -> bool {
+        let oldest = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| now_ms.saturating_sub(s.last_seen_ms) > idle_ms)
+            .min_by_key(|(_, (_, s))| s.last_seen_ms)
+            .map(|(i, _)| i);
+        match oldest {
+            Some(i) => {
+                self.release(i, done);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Releases every stream (used by tests and at an orderly end of input).
+    pub fn release_all(&mut self, done: &mut Vec<Released>) {
+        while !self.slots.is_empty() {
+            self.release(self.slots.len() - 1, done);
+        }
+    }
+
+    fn release_lru(&mut self, done: &mut Vec<Released>) {
+        if let Some(i) = self
+            .slots
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, s))| s.last_seen_ms)
+            .map(|(i, _)| i)
+        {
+            self.release(i, done);
+        }
+    }
+
+    fn release(&mut self, i: usize, done: &mut Vec<Released>) {
+        let slot = &mut self.slots[i].1;
+        slot.grouper.flush();
+        drain(slot, done);
+        self.rebalance(i);
+        self.remove(i);
+    }
+
+    /// Updates the global byte count after slot `i` changed.
+    fn rebalance(&mut self, i: usize) {
+        let slot = &mut self.slots[i].1;
+        let now = slot.grouper.held_bytes();
+        self.held_bytes = self.held_bytes + now - slot.held;
+        slot.held = now;
+    }
+
+    fn remove(&mut self, i: usize) {
+        let (key, slot) = self.slots.swap_remove(i);
+        self.held_bytes -= slot.held;
+        self.index.remove(&key);
+        if i < self.slots.len() {
+            let moved = self.slots[i].0.clone();
+            self.index.insert(moved, i);
+        }
+    }
+}
+
+/// A finished group with the stream it came from.
+#[derive(Debug)]
+pub struct Released {
+    pub tag: Rc<str>,
+    pub stream: Rc<str>,
+    pub group: crate::grouper::Group<LineMeta>,
+}
+
+fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
+    while let Some(group) = slot.grouper.pop_completed() {
+        done.push(Released {
+            tag: slot.tag.clone(),
+            stream: slot.stream.clone(),
+            group,
+        });
+    }
+}
+
+fn slot_is_empty(slot: &StreamSlot) -> bool {
+    slot.grouper.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::HeaderParser;
+    use crate::language::LanguageSet;
+
+    fn ctx() -> GroupContext {
+        GroupContext {
+            max_lines: 100,
+            max_bytes: 10_000,
+            languages: LanguageSet::all(),
+            header: HeaderParser::default(),
+        }
+    }
+
+    fn meta() -> LineMeta {
+        LineMeta {
+            time: Timestamp::default(),
+            passthrough: Rc::from("{}"),
+        }
+    }
+
+    fn push(
+        t: &mut StreamTable,
+        tag: &str,
+        line: &str,
+        now: u64,
+        max_streams: usize,
+        done: &mut Vec<Released>,
+    ) {
+        t.push(
+            tag,
+            "stdout",
+            line,
+            meta(),
+            now,
+            &ctx(),
+            max_streams,
+            usize::MAX,
+            done,
+        );
+    }
+
+    #[test]
+    fn streams_past_the_bound_are_released_least_recently_used_first() {
+        let mut t = StreamTable::default();
+        let mut done = Vec::new();
+        push(&mut t, "a", "line a", 1, 2, &mut done);
+        push(&mut t, "b", "line b", 2, 2, &mut done);
+        assert!(done.is_empty());
+        push(&mut t, "c", "line c", 3, 2, &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(&*done[0].tag, "a");
+        assert_eq!(done[0].group.text, "line a");
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn only_streams_idle_past_the_timeout_are_released_oldest_first() {
+        let mut t = StreamTable::default();
+        let mut done = Vec::new();
+        push(&mut t, "a", "x", 100, 10, &mut done);
+        push(&mut t, "b", "y", 150, 10, &mut done);
+        assert!(!t.release_idle(1000, 1000, &mut done));
+        assert!(t.release_idle(1101, 1000, &mut done));
+        assert_eq!(&*done[0].tag, "a");
+        assert!(!t.release_idle(1101, 1000, &mut done));
+        assert!(t.release_idle(1151, 1000, &mut done));
+        assert!(t.is_empty());
+        assert_eq!(t.held_bytes(), 0);
+    }
+
+    #[test]
+    fn held_bytes_bound_releases_streams() {
+        let mut t = StreamTable::default();
+        let mut done = Vec::new();
+        let long = "z".repeat(600);
+        t.push("a", "s", &long, meta(), 1, &ctx(), 100, 1000, &mut done);
+        t.push("b", "s", &long, meta(), 2, &ctx(), 100, 1000, &mut done);
+        assert_eq!(
+            done.len(),
+            1,
+            "the older stream is released to stay under the byte bound"
+        );
+        assert!(t.held_bytes() <= 1000);
+    }
+}
