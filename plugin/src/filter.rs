@@ -329,3 +329,172 @@ fn current_value(s: &Settings, key: &str) -> String {
         _ => "nothing (ignored)".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAG: &[u8] = b"kube.var.log.containers.pay-1.log";
+
+    fn line(f: &mut Filter, text: &str, now: u64) -> Option<String> {
+        let mut rec = String::from("{\"log\":");
+        json::write_str(&mut rec, text);
+        rec.push_str(",\"stream\":\"stderr\",\"kubernetes\":{\"pod_name\":\"pay-1\",\"labels\":{\"app\":\"payments\"}}}");
+        f.process(
+            TAG,
+            Timestamp::new(1_700_000_000, 0),
+            Input::Record(rec.as_bytes()),
+            now,
+        )
+        .map(String::from)
+    }
+
+    fn tick(f: &mut Filter, settings: &str, now: u64) -> Option<String> {
+        let rec = format!("{{\"cali_tick\":1{settings}}}");
+        f.process(
+            b"cali.tick",
+            Timestamp::new(1_700_000_001, 0),
+            Input::Record(rec.as_bytes()),
+            now,
+        )
+        .map(String::from)
+    }
+
+    fn field(event: &str, key: &str) -> String {
+        let members = json::parse_object(event).unwrap_or_else(|e| panic!("{e}: {event}"));
+        members
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| m.value.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_line_leaves_when_the_next_line_of_its_stream_arrives() {
+        let mut f = Filter::new(Settings::default());
+        assert_eq!(line(&mut f, "first plain line", 0), None);
+        let out = line(&mut f, "second plain line", 1).expect("first line released");
+        assert_eq!(field(&out, "log_content"), "\"first plain line\"");
+        assert_eq!(
+            field(&out, "tag"),
+            format!("\"{}\"", String::from_utf8_lossy(TAG))
+        );
+        assert_eq!(field(&out, "service"), "\"payments\"");
+        assert!(
+            field(&out, "kubernetes").contains("pay-1"),
+            "kubernetes passed through"
+        );
+        assert_eq!(field(&out, "log"), "", "the raw line is not repeated");
+    }
+
+    #[test]
+    fn a_tick_releases_a_quiet_stream_only_after_the_idle_timeout() {
+        let mut f = Filter::new(Settings::default());
+        assert_eq!(line(&mut f, "last words", 10), None);
+        assert_eq!(tick(&mut f, "", 500), None, "not idle yet");
+        assert_eq!(
+            tick(&mut f, "", 1010),
+            None,
+            "exactly the timeout is not past it"
+        );
+        let out = tick(&mut f, "", 1011).expect("released after the timeout");
+        assert_eq!(field(&out, "log_content"), "\"last words\"");
+        assert_eq!(tick(&mut f, "", 5000), None, "nothing left");
+    }
+
+    #[test]
+    fn settings_come_from_the_tick_and_bad_ones_keep_the_default() {
+        let mut f = Filter::new(Settings::default());
+        tick(&mut f, ",\"idle_timeout_ms\":50,\"max_lines\":\"zero\"", 0);
+        assert_eq!(f.settings().idle_timeout_ms, 50);
+        assert_eq!(f.settings().max_lines, 500);
+    }
+
+    #[test]
+    fn records_without_a_log_member_pass_through_unchanged() {
+        let mut f = Filter::new(Settings::default());
+        let rec = br#"{"metric":"cpu","value":3}"#;
+        let out = f.process(TAG, Timestamp::default(), Input::Record(rec), 0);
+        assert_eq!(out, Some(r#"{"metric":"cpu","value":3}"#));
+    }
+
+    #[test]
+    fn faults_become_marked_events() {
+        let mut f = Filter::new(Settings::default());
+        let lost = f
+            .process(
+                TAG,
+                Timestamp::default(),
+                Input::LostInHost { len: 70_000 },
+                0,
+            )
+            .map(String::from)
+            .expect("a fault event");
+        assert!(field(&lost, "fault").contains("record_lost_in_host"));
+        assert!(field(&lost, "message").contains("70000"));
+
+        let bad = f
+            .process(
+                TAG,
+                Timestamp::default(),
+                Input::Record(b"{\"log\": oops"),
+                0,
+            )
+            .map(String::from)
+            .expect("a fault event");
+        assert!(field(&bad, "fault").contains("invalid_json"));
+        assert!(field(&bad, "log_content").contains("oops"));
+
+        let arr = f
+            .process(TAG, Timestamp::default(), Input::Record(b"[1,2]"), 0)
+            .map(String::from)
+            .expect("a fault event");
+        assert!(field(&arr, "fault").contains("not_an_object"));
+
+        let utf = f
+            .process(
+                TAG,
+                Timestamp::default(),
+                Input::Record(b"{\"log\":\"caf\xe9\"}"),
+                0,
+            )
+            .map(String::from)
+            .expect("a fault event");
+        assert!(field(&utf, "fault").contains("invalid_utf8"));
+        assert_eq!(f.stats().faults, 4);
+    }
+
+    #[test]
+    fn every_record_gives_at_most_one_and_nothing_is_lost() {
+        let mut f = Filter::new(Settings {
+            max_streams: 3,
+            ..Settings::default()
+        });
+        let mut events = Vec::new();
+        let lines = 200u64;
+        for i in 0..lines {
+            let tag = format!("kube.c{}.log", i % 7);
+            let rec = format!("{{\"log\":\"line {i}\",\"stream\":\"stdout\"}}");
+            let out = f.process(
+                tag.as_bytes(),
+                Timestamp::default(),
+                Input::Record(rec.as_bytes()),
+                i,
+            );
+            events.extend(out.map(String::from));
+        }
+        let mut now = 100_000;
+        while let Some(e) = tick(&mut f, "", now) {
+            events.push(e);
+            now += 1;
+        }
+        assert_eq!(f.held_streams(), 0);
+        assert_eq!(f.waiting(), 0);
+        let counted: u64 = events
+            .iter()
+            .map(|e| field(e, "line_count").parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(counted, lines, "every line is in exactly one event");
+        assert_eq!(f.stats().events, events.len() as u64);
+    }
+}
