@@ -1,6 +1,12 @@
 //! Groups the lines of ONE stream into events: a multi-line stack trace (with the header
 //! line that introduced it) becomes one group; every other line is a group of its own.
 //! Streaming: a line is held until the next line of its stream shows whether it continues.
+//!
+//! Every line is classified by its first (and last) few bytes against the phase the held
+//! group is in (`Phase`): no regexes and no allocation per line, because the plugin runs
+//! interpreted. The rules are described in docs/grouping.md.
+
+use std::collections::VecDeque;
 
 use crate::header::HeaderParser;
 use crate::language::{Language, LanguageSet};
@@ -41,20 +47,139 @@ pub struct Group<M> {
     /// Bytes removed from oversized lines.
     pub cut_bytes: usize,
     pub kind: GroupKind,
+    /// This group carries on the trace of the previous group of the stream, which a limit
+    /// cut (the previous group has `truncated: true`).
+    pub continued: bool,
+}
+
+/// Blank lines in a row a trace may contain (Dart prints two before its frames).
+const MAX_BLANK_RUN: u8 = 2;
+/// Frameless lines after a qualified exception line (`java.sql.SQLException: ...` followed
+/// by `ORA-12521, ...`): the java_08 policy of docs/grouping.md.
+const MAX_MESSAGE_LINES: u8 = 2;
+/// Message lines between Dart's `Unhandled exception:` and its first `#0` frame.
+const MAX_DART_MESSAGE_LINES: u8 = 4;
+/// Message lines of a Rust panic before `note:`/`stack backtrace:`.
+const MAX_RUST_MESSAGE_LINES: u8 = 4;
+
+/// Where the held group is in its trace: decides which next lines continue it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not a trace. `header`: a single line that begins a timestamped (or levelled) event,
+    /// to which a trace starting on the next line belongs.
+    Plain {
+        header: bool,
+    },
+    Json,
+    /// After an exception line (`X: msg`, `Caused by: ...`), before its frames. `loose`
+    /// frameless lines seen so far; `loose_ok` whether any are allowed at all.
+    ExcMessage {
+        loose: u8,
+        loose_ok: bool,
+    },
+    /// `at ...` frames (Java, Node.js, .NET).
+    Frames,
+    /// Node's uncaught-exception preamble: 0 after `file.js:N`, 1 after the source line,
+    /// 2 after the caret line.
+    NodePreamble(u8),
+    /// Inside the `{ code: ... }` block Node prints after the last frame.
+    NodeProps,
+    NodeEnded,
+    PyStack,
+    PyEnded,
+    PyChain,
+    GoHead,
+    GoStack,
+    GoSignal,
+    Ruby,
+    /// Rails logger lines (`F, [ts #pid] FATAL -- : ...`), grouped by their prefix key.
+    Rails {
+        key: u64,
+        stage: RailsStage,
+    },
+    Php,
+    RustHead {
+        loose: u8,
+    },
+    RustBacktrace,
+    DartHead {
+        loose: u8,
+    },
+    DartFrames,
+    /// ASP.NET Core console logger: `fail: Category[1]` and its indented lines.
+    AspNet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RailsStage {
+    /// Only empty payloads so far (Rails starts an error with a blank FATAL line).
+    Lead,
+    Exception,
+    Frames,
+}
+
+impl Phase {
+    fn takes_blanks(self) -> bool {
+        !matches!(
+            self,
+            Phase::Plain { .. }
+                | Phase::Json
+                | Phase::Rails { .. }
+                | Phase::AspNet
+                | Phase::NodePreamble(0)
+                | Phase::NodePreamble(1)
+        )
+    }
+}
+
+/// The decision for one line against the held group.
+struct Step {
+    phase: Phase,
+    lang: Option<Language>,
+    /// The line proves the group is a trace (a frame or an unmistakable trace start).
+    trace: bool,
+    blank: bool,
+}
+
+enum Decision {
+    Continue(Step),
+    /// The line starts a new group; `header` is the cached `starts_event` answer, if asked.
+    Break {
+        header: Option<bool>,
+    },
+}
+
+#[derive(Debug)]
+struct Held<M> {
+    group: Group<M>,
+    phase: Phase,
+    lang: Option<Language>,
+    /// The last line ended with ':' (`nested exception is:`): an exception line may follow.
+    last_colon: bool,
+    blank_run: u8,
+    /// The group began with a blank line: nothing continues it.
+    first_blank: bool,
 }
 
 /// The grouping state of one stream.
 #[derive(Debug)]
 pub struct TraceGrouper<M> {
-    held: Option<Group<M>>,
-    completed: std::collections::VecDeque<Group<M>>,
+    held: Option<Held<M>>,
+    /// Blank lines at the end of the held group, each with its offset in the text (of the
+    /// '\n' before it) and its meta: they belong to the trace only if a line continuing it
+    /// follows; otherwise each leaves as a group of its own.
+    tentative: Vec<(usize, M)>,
+    completed: VecDeque<Group<M>>,
+    completed_bytes: usize,
 }
 
 impl<M> Default for TraceGrouper<M> {
     fn default() -> Self {
         Self {
             held: None,
-            completed: Default::default(),
+            tentative: Vec::new(),
+            completed: VecDeque::new(),
+            completed_bytes: 0,
         }
     }
 }
@@ -67,30 +192,29 @@ impl<M> TraceGrouper<M> {
     /// Feeds one line (without its trailing newline) with its metadata.
     /// Groups this line completes become available from `pop_completed`.
     pub fn push(&mut self, line: &str, meta: M, ctx: &GroupContext) {
-        let _ = ctx;
-        if let Some(g) = self.held.take() {
-            self.completed.push_back(g);
+        let decision = match &self.held {
+            None => Decision::Break { header: None },
+            Some(held) => decide(held, line.as_bytes(), ctx),
+        };
+        match decision {
+            Decision::Break { header } => {
+                self.complete_held();
+                self.start(line, meta, ctx, header);
+            }
+            Decision::Continue(step) => self.append(line, meta, step, ctx),
         }
-        self.held = Some(Group {
-            first: meta,
-            text: line.to_string(),
-            line_count: 1,
-            truncated: false,
-            cut_bytes: 0,
-            kind: GroupKind::Plain,
-        });
     }
 
     /// Next finished group, oldest first.
     pub fn pop_completed(&mut self) -> Option<Group<M>> {
-        self.completed.pop_front()
+        let g = self.completed.pop_front()?;
+        self.completed_bytes -= g.text.len();
+        Some(g)
     }
 
     /// Ends whatever is held (idle timeout, eviction): it becomes completed.
     pub fn flush(&mut self) {
-        if let Some(g) = self.held.take() {
-            self.completed.push_back(g);
-        }
+        self.complete_held();
     }
 
     /// Nothing held and nothing completed.
@@ -100,7 +224,979 @@ impl<M> TraceGrouper<M> {
 
     /// Bytes of text currently held (for memory accounting).
     pub fn held_bytes(&self) -> usize {
-        self.held.as_ref().map_or(0, |g| g.text.len())
-            + self.completed.iter().map(|g| g.text.len()).sum::<usize>()
+        self.held.as_ref().map_or(0, |h| h.group.text.len()) + self.completed_bytes
     }
+
+    fn start(&mut self, line: &str, meta: M, ctx: &GroupContext, header: Option<bool>) {
+        let b = line.as_bytes();
+        let langs = ctx.languages;
+        let blank = is_blank(b);
+        let (phase, lang, trace) = if blank {
+            (Phase::Plain { header: false }, None, false)
+        } else if is_json_line(b) {
+            (Phase::Json, None, false)
+        } else if let Some(r) = rails_line(b).filter(|_| langs.contains(Language::Ruby)) {
+            let (stage, trace) = rails_stage_of(r.payload);
+            let phase = Phase::Rails { key: r.key, stage };
+            (phase, Some(Language::Ruby), trace)
+        } else if langs.contains(Language::Dotnet) && aspnet_header(b) {
+            (Phase::AspNet, Some(Language::Dotnet), false)
+        } else if let Some(s) = trace_start(b, langs) {
+            (s.phase, s.lang, s.definitive)
+        } else {
+            let header =
+                header.unwrap_or_else(|| ctx.header.starts_event(line)) || level_word_prefix(b);
+            (Phase::Plain { header }, None, false)
+        };
+        let kind = match (phase, lang) {
+            (Phase::Json, _) => GroupKind::Json,
+            (_, Some(l)) if trace => GroupKind::Trace(l),
+            _ => GroupKind::Plain,
+        };
+        self.begin(line, meta, ctx, phase, lang, kind, false);
+        if let Some(h) = &mut self.held {
+            h.first_blank = blank;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &mut self,
+        line: &str,
+        meta: M,
+        ctx: &GroupContext,
+        phase: Phase,
+        lang: Option<Language>,
+        kind: GroupKind,
+        continued: bool,
+    ) {
+        let max_bytes = ctx.max_bytes.max(1);
+        let (text, cut_bytes) = if line.len() > max_bytes {
+            let mut end = max_bytes;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            (line[..end].to_string(), line.len() - end)
+        } else {
+            (line.to_string(), 0)
+        };
+        self.held = Some(Held {
+            group: Group {
+                first: meta,
+                text,
+                line_count: 1,
+                truncated: cut_bytes > 0,
+                cut_bytes,
+                kind,
+                continued,
+            },
+            phase,
+            lang,
+            last_colon: ends_with_colon(line.as_bytes()),
+            blank_run: 0,
+            first_blank: false,
+        });
+    }
+
+    fn append(&mut self, line: &str, meta: M, step: Step, ctx: &GroupContext) {
+        let Some(held) = self.held.as_mut() else {
+            return;
+        };
+        let lang = held.lang.or(step.lang);
+        let kind = match (held.group.kind, lang) {
+            (GroupKind::Plain, Some(l)) if step.trace => GroupKind::Trace(l),
+            (k, _) => k,
+        };
+        let fits = held.group.line_count < ctx.max_lines.max(1)
+            && held.group.text.len() + 1 + line.len() <= ctx.max_bytes.max(1);
+        if !fits {
+            if step.blank {
+                // A blank line never carries a trace over a limit: it stands alone.
+                self.complete_held();
+                self.begin(
+                    line,
+                    meta,
+                    ctx,
+                    Phase::Plain { header: false },
+                    None,
+                    GroupKind::Plain,
+                    false,
+                );
+                if let Some(h) = &mut self.held {
+                    h.first_blank = true;
+                }
+                return;
+            }
+            // The tentative blank lines are followed by a continuing line: they stay.
+            self.tentative.clear();
+            if let Some(mut done) = self.held.take() {
+                done.group.truncated = true;
+                done.group.kind = kind;
+                self.push_completed(done.group);
+            }
+            self.begin(line, meta, ctx, step.phase, lang, kind, true);
+            return;
+        }
+        if step.blank {
+            self.tentative.push((held.group.text.len(), meta));
+            held.blank_run += 1;
+        } else {
+            self.tentative.clear();
+            held.blank_run = 0;
+            held.last_colon = ends_with_colon(line.as_bytes());
+            held.phase = step.phase;
+            held.lang = lang;
+            held.group.kind = kind;
+        }
+        held.group.text.push('\n');
+        held.group.text.push_str(line);
+        held.group.line_count += 1;
+    }
+
+    /// Moves the held group to the completed queue, splitting off trailing blank lines
+    /// that no continuing line confirmed.
+    fn complete_held(&mut self) {
+        let Some(mut held) = self.held.take() else {
+            self.tentative.clear();
+            return;
+        };
+        if self.tentative.is_empty() {
+            self.push_completed(held.group);
+            return;
+        }
+        let cut_at = self.tentative[0].0;
+        let tail = held.group.text.split_off(cut_at);
+        held.group.line_count -= self.tentative.len();
+        self.push_completed(held.group);
+        let mut blanks = tail.split('\n').skip(1);
+        let tentative = std::mem::take(&mut self.tentative);
+        for (_, meta) in tentative {
+            let text = blanks.next().unwrap_or("").to_string();
+            self.push_completed(Group {
+                first: meta,
+                text,
+                line_count: 1,
+                truncated: false,
+                cut_bytes: 0,
+                kind: GroupKind::Plain,
+                continued: false,
+            });
+        }
+    }
+
+    fn push_completed(&mut self, group: Group<M>) {
+        self.completed_bytes += group.text.len();
+        self.completed.push_back(group);
+    }
+}
+
+/// Does `b` continue the held group, and how?
+fn decide<M>(held: &Held<M>, b: &[u8], ctx: &GroupContext) -> Decision {
+    let brk = Decision::Break { header: None };
+    if held.phase == Phase::Json || held.first_blank {
+        return brk;
+    }
+    let cont = |phase: Phase, lang: Option<Language>, trace: bool| {
+        Decision::Continue(Step {
+            phase,
+            lang,
+            trace,
+            blank: false,
+        })
+    };
+    let langs = ctx.languages;
+    if is_blank(b) {
+        if held.phase.takes_blanks() && held.blank_run < MAX_BLANK_RUN {
+            return Decision::Continue(Step {
+                phase: held.phase,
+                lang: None,
+                trace: false,
+                blank: true,
+            });
+        }
+        return brk;
+    }
+    if is_json_line(b) {
+        return brk;
+    }
+    if let Some(r) = rails_line(b) {
+        if let Phase::Rails { key, stage } = held.phase {
+            if key == r.key {
+                if let Some((stage, trace)) = rails_next(stage, r.payload) {
+                    return cont(Phase::Rails { key, stage }, Some(Language::Ruby), trace);
+                }
+            }
+        }
+        return brk;
+    }
+    let t = trim_end(b);
+    let ind = indent(t);
+    let r = &t[ind..];
+
+    // Lines the phase owns whatever they look like.
+    if ind > 0 {
+        match held.phase {
+            Phase::NodeProps | Phase::PyStack | Phase::GoStack | Phase::GoHead => {
+                return cont(held.phase, None, false);
+            }
+            Phase::AspNet => {
+                return cont(Phase::AspNet, None, r.starts_with(b"at "));
+            }
+            _ => {}
+        }
+    }
+
+    if let Some((frame, lang)) = strong_frame(ind, r, held.lang, langs) {
+        let phase = phase_after_frame(frame, held.phase, r);
+        return cont(phase, Some(lang), true);
+    }
+
+    let header = ctx
+        .header
+        .starts_event(std::str::from_utf8(b).unwrap_or(""));
+    if header || (ind == 0 && (level_word_prefix(r) || aspnet_header(r))) {
+        return Decision::Break {
+            header: Some(header),
+        };
+    }
+
+    match held.phase {
+        Phase::Plain { header: true } if held.group.line_count == 1 => {
+            match trace_start(b, langs).filter(|s| s.attaches) {
+                Some(s) => cont(s.phase, s.lang, s.definitive),
+                None => brk,
+            }
+        }
+        Phase::ExcMessage { loose, loose_ok } => {
+            if ind == 0 {
+                if let Some(shape) = exception_shape(r) {
+                    return if held.last_colon {
+                        let phase = Phase::ExcMessage {
+                            loose: 0,
+                            loose_ok: loose_ok || shape.qualified,
+                        };
+                        cont(phase, None, false)
+                    } else {
+                        brk
+                    };
+                }
+                if trace_start(b, langs).is_some() {
+                    return brk;
+                }
+            }
+            if loose_ok && loose < MAX_MESSAGE_LINES {
+                let phase = Phase::ExcMessage {
+                    loose: loose + 1,
+                    loose_ok,
+                };
+                return cont(phase, None, false);
+            }
+            brk
+        }
+        Phase::Frames | Phase::NodeEnded => {
+            if ind == 0 && r.starts_with(b"Node.js v") && langs.contains(Language::Node) {
+                cont(Phase::NodeEnded, Some(Language::Node), true)
+            } else {
+                brk
+            }
+        }
+        Phase::NodePreamble(0) => cont(Phase::NodePreamble(1), None, false),
+        Phase::NodePreamble(1) if is_caret_line(r) => cont(Phase::NodePreamble(2), None, false),
+        Phase::NodePreamble(2) if ind == 0 && exception_shape(r).is_some() => {
+            let phase = Phase::ExcMessage {
+                loose: 0,
+                loose_ok: true,
+            };
+            cont(phase, Some(Language::Node), true)
+        }
+        Phase::NodeProps if ind == 0 && matches!(r.first(), Some(b'}') | Some(b']')) => {
+            cont(Phase::NodeEnded, None, false)
+        }
+        Phase::PyStack if ind == 0 => {
+            if trace_start(b, langs).is_some_and(|s| s.definitive) {
+                brk
+            } else {
+                cont(Phase::PyEnded, None, false)
+            }
+        }
+        Phase::PyEnded
+            if r.starts_with(b"During handling of the above exception")
+                || r.starts_with(b"The above exception was the direct cause") =>
+        {
+            cont(Phase::PyChain, None, false)
+        }
+        Phase::PyChain if t.ends_with(TRACEBACK) => cont(Phase::PyStack, None, false),
+        Phase::GoHead => {
+            if r.starts_with(b"[signal ") || r.starts_with(b"panic: ") {
+                cont(Phase::GoHead, None, false)
+            } else if go_stack_line(r) {
+                cont(Phase::GoStack, None, true)
+            } else {
+                brk
+            }
+        }
+        Phase::GoStack => {
+            if go_stack_line(r) || r.starts_with(b"[signal ") {
+                cont(Phase::GoStack, None, false)
+            } else {
+                brk
+            }
+        }
+        Phase::GoSignal => {
+            if r.starts_with(b"PC=")
+                || r.starts_with(b"-----")
+                || r.starts_with(b"signal arrived")
+                || register_line(r)
+            {
+                cont(Phase::GoSignal, None, false)
+            } else if go_stack_line(r) {
+                cont(Phase::GoStack, None, false)
+            } else {
+                brk
+            }
+        }
+        Phase::Php => {
+            if (ind == 0 && numbered_frame(r))
+                || r.starts_with(b"Next ")
+                || r.starts_with(b"PHP Stack trace:")
+                || (r.starts_with(b"PHP ") && r.get(4) == Some(&b' '))
+            {
+                cont(Phase::Php, None, true)
+            } else {
+                brk
+            }
+        }
+        Phase::RustHead { loose } => {
+            if r.starts_with(b"note: ") {
+                cont(held.phase, None, false)
+            } else if r.starts_with(b"stack backtrace:") || (ind > 0 && rust_frame_index(r)) {
+                cont(Phase::RustBacktrace, None, true)
+            } else if loose < MAX_RUST_MESSAGE_LINES {
+                cont(Phase::RustHead { loose: loose + 1 }, None, false)
+            } else {
+                brk
+            }
+        }
+        Phase::RustBacktrace => {
+            if (ind > 0 && rust_frame_index(r)) || r.starts_with(b"note: ") {
+                cont(Phase::RustBacktrace, None, true)
+            } else {
+                brk
+            }
+        }
+        Phase::DartHead { loose } => {
+            if numbered_frame(r) {
+                cont(Phase::DartFrames, None, true)
+            } else if is_caret_line(r) {
+                cont(held.phase, None, false)
+            } else if loose < MAX_DART_MESSAGE_LINES {
+                cont(Phase::DartHead { loose: loose + 1 }, None, false)
+            } else {
+                brk
+            }
+        }
+        Phase::DartFrames => {
+            if numbered_frame(r) || r.starts_with(b"<asynchronous suspension>") {
+                cont(Phase::DartFrames, None, true)
+            } else {
+                brk
+            }
+        }
+        _ => brk,
+    }
+}
+
+/// Frame-like lines that continue any group (except JSON lines): they cannot start an
+/// event of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrongFrame {
+    /// `at ...` (Java, Node.js, .NET, Rust backtrace locations).
+    At,
+    /// `... 12 more`, `... 27 common frames omitted`.
+    JavaElided,
+    /// `Caused by: ...`, `Suppressed: ...`.
+    JavaCause,
+    PyFile,
+    RubyFrame,
+    /// `--- End of inner exception stack trace ---` and friends.
+    DotnetEnd,
+    PhpStack,
+    PhpThrown,
+    GoFile,
+}
+
+fn strong_frame(
+    ind: usize,
+    r: &[u8],
+    current: Option<Language>,
+    langs: LanguageSet,
+) -> Option<(StrongFrame, Language)> {
+    let (frame, lang) = if ind == 0 {
+        if r.starts_with(b"Caused by: ") {
+            (StrongFrame::JavaCause, Language::Java)
+        } else if r.starts_with(b"--- End of ") {
+            (StrongFrame::DotnetEnd, Language::Dotnet)
+        } else if r == b"Stack trace:" {
+            (StrongFrame::PhpStack, Language::Php)
+        } else {
+            return None;
+        }
+    } else if r.starts_with(b"at ") || r.starts_with(b"eval at ") {
+        return at_frame_language(r, current, langs).map(|l| (StrongFrame::At, l));
+    } else if r.starts_with(b"... ") && r.get(4).is_some_and(u8::is_ascii_digit) {
+        (StrongFrame::JavaElided, Language::Java)
+    } else if r.starts_with(b"Caused by: ") || r.starts_with(b"Suppressed: ") {
+        (StrongFrame::JavaCause, Language::Java)
+    } else if r.starts_with(b"File \"") {
+        (StrongFrame::PyFile, Language::Python)
+    } else if r.starts_with(b"--- End of ") {
+        (StrongFrame::DotnetEnd, Language::Dotnet)
+    } else if r.starts_with(b"thrown in ") {
+        (StrongFrame::PhpThrown, Language::Php)
+    } else if ruby_frame(r) {
+        (StrongFrame::RubyFrame, Language::Ruby)
+    } else if go_file_line(r) {
+        (StrongFrame::GoFile, Language::Go)
+    } else {
+        return None;
+    };
+    langs.contains(lang).then_some((frame, lang))
+}
+
+fn phase_after_frame(frame: StrongFrame, current: Phase, r: &[u8]) -> Phase {
+    match frame {
+        StrongFrame::At => match current {
+            Phase::RustHead { .. } | Phase::RustBacktrace => Phase::RustBacktrace,
+            _ if r.ends_with(b"{") => Phase::NodeProps,
+            _ => Phase::Frames,
+        },
+        StrongFrame::JavaElided => Phase::Frames,
+        StrongFrame::DotnetEnd => Phase::Frames,
+        StrongFrame::JavaCause => Phase::ExcMessage {
+            loose: 0,
+            loose_ok: true,
+        },
+        StrongFrame::PyFile => Phase::PyStack,
+        StrongFrame::RubyFrame => match current {
+            Phase::Rails { .. } => current,
+            _ => Phase::Ruby,
+        },
+        StrongFrame::PhpStack | StrongFrame::PhpThrown => Phase::Php,
+        StrongFrame::GoFile => Phase::GoStack,
+    }
+}
+
+/// The language of an `at ...` frame: the group's when it is one that prints such frames,
+/// else a guess from the frame's file.
+fn at_frame_language(r: &[u8], current: Option<Language>, langs: LanguageSet) -> Option<Language> {
+    use Language::*;
+    if let Some(l) = current {
+        if matches!(l, Java | Node | Dotnet | Rust) && langs.contains(l) {
+            return Some(l);
+        }
+    }
+    let guess = if contains(r, b".java:")
+        || contains(r, b"(Native Method)")
+        || contains(r, b"(Unknown Source)")
+        || contains(r, b".kt:")
+        || contains(r, b".scala:")
+    {
+        Java
+    } else if contains(r, b".rs:") {
+        Rust
+    } else if contains(r, b":line ") || contains(r, b"[0x") {
+        Dotnet
+    } else if contains(r, b".js")
+        || contains(r, b".ts:")
+        || contains(r, b"node:")
+        || contains(r, b"<anonymous>")
+        || contains(r, b"(native)")
+    {
+        Node
+    } else {
+        Java
+    };
+    if langs.contains(guess) {
+        return Some(guess);
+    }
+    [Java, Node, Dotnet]
+        .into_iter()
+        .find(|l| langs.contains(*l))
+}
+
+/// A line that begins a trace.
+pub(crate) struct TraceStart {
+    phase: Phase,
+    pub(crate) lang: Option<Language>,
+    /// Unmistakably a trace even before any frame (`Traceback ...`, `panic: `).
+    definitive: bool,
+    /// May belong to the header line before it (PHP's own `PHP Fatal error:` prefix may not).
+    attaches: bool,
+}
+
+const TRACEBACK: &[u8] = b"Traceback (most recent call last):";
+
+/// Does this line begin a trace of an enabled language?
+pub(crate) fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
+    use Language::*;
+    let t = trim_end(b);
+    let start = |phase, lang: Language, definitive| {
+        langs.contains(lang).then_some(TraceStart {
+            phase,
+            lang: Some(lang),
+            definitive,
+            attaches: true,
+        })
+    };
+    if t.ends_with(TRACEBACK) {
+        return start(Phase::PyStack, Python, true);
+    }
+    let ind = indent(t);
+    if ind > 1 {
+        return None;
+    }
+    let r = &t[ind..];
+    let first = *r.first()?;
+    let exc_message = Phase::ExcMessage {
+        loose: 0,
+        loose_ok: true,
+    };
+    match first {
+        b'E' if r.starts_with(b"Exception in thread \"") => {
+            return start(exc_message, Java, true);
+        }
+        b'p' if r.starts_with(b"panic: ") => return start(Phase::GoHead, Go, true),
+        b'f' if r.starts_with(b"fatal error: ") => return start(Phase::GoHead, Go, true),
+        b'g' if r.starts_with(b"goroutine ") && r.get(10).is_some_and(u8::is_ascii_digit) => {
+            return start(Phase::GoStack, Go, true);
+        }
+        b'S' if signal_line(r) => return start(Phase::GoSignal, Go, true),
+        b't' if r.starts_with(b"thread '") && contains(r, b"' panicked at") => {
+            return start(Phase::RustHead { loose: 0 }, Rust, true);
+        }
+        b'U' if r == b"Unhandled exception:" => {
+            return start(Phase::DartHead { loose: 0 }, Dart, true);
+        }
+        b'U' if r == b"Unhandled Exception:" => return start(exc_message, Dotnet, true),
+        b'U' if r.starts_with(b"Unhandled exception. ") => {
+            return start(exc_message, Dotnet, false);
+        }
+        _ => {}
+    }
+    if php_fatal(r) {
+        return langs.contains(Php).then_some(TraceStart {
+            phase: Phase::Php,
+            lang: Some(Php),
+            definitive: true,
+            attaches: false,
+        });
+    }
+    if r.starts_with(b"exception '") && contains(r, b"' with message '") {
+        return start(Phase::Php, Php, true);
+    }
+    if ruby_exception_line(r) {
+        return start(Phase::Ruby, Ruby, true);
+    }
+    if rails_exception_shape(r) {
+        return start(Phase::Ruby, Ruby, false);
+    }
+    if node_preamble(r) {
+        return start(Phase::NodePreamble(0), Node, false);
+    }
+    if ind > 0 {
+        return None;
+    }
+    let shape = exception_shape(r)?;
+    let lang = if r.starts_with(b"System.") || r.starts_with(b"Microsoft.") {
+        Some(Dotnet)
+    } else if shape.qualified {
+        Some(Java)
+    } else {
+        None
+    };
+    let enabled = match lang {
+        Some(l) => langs.contains(l),
+        None => [Java, Node, Dotnet].iter().any(|l| langs.contains(*l)),
+    };
+    enabled.then_some(TraceStart {
+        phase: Phase::ExcMessage {
+            loose: 0,
+            loose_ok: shape.qualified,
+        },
+        lang,
+        definitive: false,
+        attaches: true,
+    })
+}
+
+/// The shape of an exception line: `Name`, `Name: msg`, `pkg.Name: msg`,
+/// `Name [CODE]: msg`, where the name's last segment ends in Exception, Error or Throwable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExceptionShape {
+    /// Where the type name ends.
+    pub(crate) name_end: usize,
+    /// The name has a package (`java.lang.X`, `System.X`).
+    pub(crate) qualified: bool,
+}
+
+pub(crate) fn exception_shape(r: &[u8]) -> Option<ExceptionShape> {
+    let first = *r.first()?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    let mut i = 0;
+    let mut seg_start = 0;
+    let mut qualified = false;
+    while i < r.len() {
+        let c = r[i];
+        if ident(c) {
+            i += 1;
+        } else if c == b'.' && r.get(i + 1).is_some_and(|&n| ident(n)) {
+            qualified = true;
+            i += 1;
+            seg_start = i;
+        } else {
+            break;
+        }
+    }
+    let seg = &r[seg_start..i];
+    if !(seg.ends_with(b"Exception") || seg.ends_with(b"Error") || seg.ends_with(b"Throwable")) {
+        return None;
+    }
+    let rest = trim_end(&r[i..]);
+    let ok = rest.is_empty()
+        || rest == b":"
+        || rest.starts_with(b": ")
+        || (rest.starts_with(b" [") && (contains(rest, b"]: ") || rest.ends_with(b"]")));
+    ok.then_some(ExceptionShape {
+        name_end: i,
+        qualified,
+    })
+}
+
+/// `PHP Fatal error:  Uncaught ...`, with php-fpm's `NOTICE: PHP message: ` or an
+/// error_log `[date] ` before it.
+pub(crate) fn php_fatal(r: &[u8]) -> bool {
+    let mut r = r;
+    if r.first() == Some(&b'[') {
+        if let Some(p) = find(&r[..r.len().min(48)], b"] ") {
+            r = &r[p + 2..];
+        }
+    }
+    if let Some(rest) = r.strip_prefix(b"NOTICE: PHP message: ") {
+        r = rest;
+    }
+    let r = r.strip_prefix(b"PHP ").unwrap_or(r);
+    match r.strip_prefix(b"Fatal error:") {
+        Some(rest) => trim_start(rest).starts_with(b"Uncaught"),
+        None => false,
+    }
+}
+
+/// `file.rb:6:in `meth': message (Class)`: Ruby's uncaught-exception line.
+pub(crate) fn ruby_exception_line(r: &[u8]) -> bool {
+    let Some(colon) = r.iter().position(|&c| c == b':') else {
+        return false;
+    };
+    if !r[..colon].ends_with(b".rb") || r.get(colon + 1).is_none_or(|c| !c.is_ascii_digit()) {
+        return false;
+    }
+    let rest = &r[colon + 1..];
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    rest[digits..].starts_with(b":in ")
+}
+
+/// Rails' ` NoMethodError (undefined method ...):` / `ActionController::RoutingError (...):`.
+fn rails_exception_shape(r: &[u8]) -> bool {
+    if !r.first().is_some_and(u8::is_ascii_uppercase) || !r.ends_with(b"):") {
+        return false;
+    }
+    let name_len = r
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        .count();
+    let name = &r[..name_len];
+    r[name_len..].starts_with(b" (")
+        && (contains(name, b"::") || name.ends_with(b"Error") || name.ends_with(b"Exception"))
+}
+
+/// A Ruby frame: `from x.rb:6:in `m'`, `app/models/user.rb:12:in `save'`,
+/// `actionpack (5.1.4) lib/...rb:63:in `call'`.
+fn ruby_frame(r: &[u8]) -> bool {
+    let Some(p) = find(r, b".rb:") else {
+        return false;
+    };
+    let rest = &r[p + 4..];
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(b":in ")
+}
+
+/// `/app/server.js:13` or `node:assert:124`: the first line Node prints for an uncaught
+/// exception.
+fn node_preamble(r: &[u8]) -> bool {
+    let digits = r.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits == r.len() || contains(r, b" ") {
+        return false;
+    }
+    let head = &r[..r.len() - digits];
+    let Some(head) = head.strip_suffix(b":") else {
+        return false;
+    };
+    head.starts_with(b"node:")
+        || head.ends_with(b".js")
+        || head.ends_with(b".mjs")
+        || head.ends_with(b".cjs")
+        || head.ends_with(b".ts")
+}
+
+/// `SIGSEGV: segmentation violation` (Go's signal crash).
+fn signal_line(r: &[u8]) -> bool {
+    let Some(rest) = r.strip_prefix(b"SIG") else {
+        return false;
+    };
+    let n = rest.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    n >= 2 && rest[n..].starts_with(b": ")
+}
+
+/// `r0\t0xff`, `rax    0x0`: a register of Go's signal dump.
+fn register_line(r: &[u8]) -> bool {
+    let n = r
+        .iter()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .count();
+    if n == 0 || n > 6 {
+        return false;
+    }
+    let rest = &r[n..];
+    let ws = indent(rest);
+    ws > 0 && rest[ws..].starts_with(b"0x")
+}
+
+/// A Go function line (`main.main()`, `net/http.(*conn).serve(0xc0...)`) or one of the
+/// markers of a goroutine dump.
+fn go_stack_line(r: &[u8]) -> bool {
+    if r.starts_with(b"goroutine ")
+        || r.starts_with(b"created by ")
+        || r.starts_with(b"exit status ")
+        || r.starts_with(b"runtime stack:")
+        || r.starts_with(b"...additional frames elided...")
+    {
+        return true;
+    }
+    if !r.ends_with(b")") {
+        return false;
+    }
+    match r.iter().position(|&c| c == b'(') {
+        Some(p) => p > 0 && !r[..p].contains(&b' '),
+        None => false,
+    }
+}
+
+/// `\t/usr/local/go/src/runtime/panic.go:542 +0x46c`: a Go file line.
+fn go_file_line(r: &[u8]) -> bool {
+    let token_end = r.iter().position(|&c| c == b' ').unwrap_or(r.len());
+    let token = &r[..token_end];
+    match find(token, b".go:") {
+        Some(p) => token.get(p + 4).is_some_and(u8::is_ascii_digit),
+        None => false,
+    }
+}
+
+/// `#0 ...`: a PHP or Dart frame.
+fn numbered_frame(r: &[u8]) -> bool {
+    if r.first() != Some(&b'#') {
+        return false;
+    }
+    let n = r[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    n > 0 && r.get(1 + n) == Some(&b' ')
+}
+
+/// `0: std::panicking::begin_panic`: a numbered Rust backtrace frame.
+fn rust_frame_index(r: &[u8]) -> bool {
+    let n = r.iter().take_while(|c| c.is_ascii_digit()).count();
+    n > 0 && r.get(n) == Some(&b':')
+}
+
+/// Only spaces and `^`/`~` markers (Python 3.11+, Node, Dart).
+fn is_caret_line(r: &[u8]) -> bool {
+    r.iter().any(|&c| c == b'^' || c == b'~')
+        && r.iter().all(|&c| matches!(c, b'^' | b'~' | b' ' | b'\t'))
+}
+
+/// `fail: Microsoft.AspNetCore.Server.Kestrel[13]`: the ASP.NET Core console header.
+fn aspnet_header(b: &[u8]) -> bool {
+    if b.len() < 8 || &b[4..6] != b": " {
+        return false;
+    }
+    matches!(
+        &b[..4],
+        b"trce" | b"dbug" | b"info" | b"warn" | b"fail" | b"crit"
+    ) && trim_end(b).ends_with(b"]")
+}
+
+/// A line that begins with a severity word (`ERROR ...`, `[WARN] ...`, `NOTICE: ...`): an
+/// event of its own even without a timestamp.
+fn level_word_prefix(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"[").unwrap_or(b);
+    let n = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if !(3..=8).contains(&n) {
+        return false;
+    }
+    if !matches!(
+        b.get(n),
+        Some(b' ') | Some(b':') | Some(b']') | Some(b'\t') | Some(b'|')
+    ) {
+        return false;
+    }
+    matches!(
+        &b[..n],
+        b"TRACE"
+            | b"DEBUG"
+            | b"INFO"
+            | b"NOTICE"
+            | b"WARN"
+            | b"WARNING"
+            | b"ERROR"
+            | b"ERR"
+            | b"SEVERE"
+            | b"FATAL"
+            | b"CRIT"
+            | b"CRITICAL"
+            | b"ALERT"
+            | b"EMERG"
+            | b"PANIC"
+    )
+}
+
+/// A Rails logger line and its prefix key (severity letter, pid and request tag).
+struct RailsLine<'a> {
+    key: u64,
+    payload: &'a [u8],
+}
+
+/// `F, [2026-11-20T10:00:00.123456 #1] FATAL -- : [req-id] payload`.
+fn rails_line(b: &[u8]) -> Option<RailsLine<'_>> {
+    if b.len() < 8 || !matches!(b[0], b'E' | b'F') || &b[1..4] != b", [" {
+        return None;
+    }
+    let close = find(&b[..b.len().min(64)], b"] ")?;
+    let stamp = &b[4..close];
+    let pid = &stamp[find(stamp, b" #")? + 2..];
+    let after = &b[close + 2..];
+    let dashes = find(&after[..after.len().min(24)], b" -- ")?;
+    let after = &after[dashes + 4..];
+    let colon = find(&after[..after.len().min(64)], b": ").or_else(|| {
+        // An empty progname and an empty payload: `FATAL -- :`.
+        trim_end(after)
+            .ends_with(b":")
+            .then(|| trim_end(after).len() - 1)
+    })?;
+    let mut payload = after.get(colon + 2..).unwrap_or(b"");
+    let mut key = crate::hash::Fnv64::default();
+    key.write(&b[..1]);
+    key.write(pid);
+    while payload.first() == Some(&b'[') {
+        match find(payload, b"]") {
+            Some(p) => {
+                key.write(&payload[..=p]);
+                payload = payload.get(p + 1..).unwrap_or(b"");
+                payload = payload.strip_prefix(b" ").unwrap_or(payload);
+            }
+            None => break,
+        }
+    }
+    Some(RailsLine {
+        key: key.finish(),
+        payload,
+    })
+}
+
+fn rails_stage_of(payload: &[u8]) -> (RailsStage, bool) {
+    let t = trim_end(payload);
+    let r = &t[indent(t)..];
+    if r.is_empty() {
+        (RailsStage::Lead, false)
+    } else if ruby_frame(r) {
+        (RailsStage::Frames, true)
+    } else {
+        (RailsStage::Exception, rails_exception_shape(r))
+    }
+}
+
+fn rails_next(stage: RailsStage, payload: &[u8]) -> Option<(RailsStage, bool)> {
+    let t = trim_end(payload);
+    let r = &t[indent(t)..];
+    let blank = r.is_empty();
+    let frame = ruby_frame(r);
+    match stage {
+        RailsStage::Lead if blank => Some((RailsStage::Lead, false)),
+        RailsStage::Lead if rails_exception_shape(r) || exception_shape(r).is_some() => {
+            Some((RailsStage::Exception, true))
+        }
+        RailsStage::Exception if blank => Some((RailsStage::Exception, false)),
+        RailsStage::Lead | RailsStage::Exception | RailsStage::Frames if frame => {
+            Some((RailsStage::Frames, true))
+        }
+        _ => None,
+    }
+}
+
+// Byte helpers.
+
+pub(crate) fn indent(b: &[u8]) -> usize {
+    b.iter().take_while(|&&c| c == b' ' || c == b'\t').count()
+}
+
+pub(crate) fn trim_end(b: &[u8]) -> &[u8] {
+    let n = b
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    &b[..b.len() - n]
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    &b[b.iter().take_while(|c| c.is_ascii_whitespace()).count()..]
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(u8::is_ascii_whitespace)
+}
+
+fn ends_with_colon(b: &[u8]) -> bool {
+    trim_end(b).last() == Some(&b':')
+}
+
+/// A JSON log line: first non-space byte `{`, last `}`.
+pub(crate) fn is_json_line(b: &[u8]) -> bool {
+    let t = trim_end(b);
+    t.last() == Some(&b'}') && t.get(indent(t)) == Some(&b'{')
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let last_start = hay.len() - needle.len();
+    let mut i = 0;
+    while i <= last_start {
+        match hay[i..=last_start].iter().position(|&c| c == first) {
+            Some(p) => {
+                i += p;
+                if &hay[i..i + needle.len()] == needle {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
 }
