@@ -1,0 +1,419 @@
+//! `cali-host bench`: a large, deterministic mixed container log (five ordinary layouts,
+//! real traces from the corpus spliced in, interleaved streams) run through the `.wasm` in
+//! wasmi and natively through `cali_plugin::Filter`, with throughput and peak memory.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use cali_plugin::filter::{Filter, Input};
+use cali_plugin::timestamp::Timestamp;
+use cali_plugin::Settings;
+
+use crate::clock::Clock;
+use crate::record::{log_record_json, tick_json, Record};
+use crate::runtime::{HostError, WasmFilter, WasmFilterOptions};
+use crate::TICK_TAG;
+
+/// Virtual time between two lines: 10,000 lines per second of log.
+const LINE_NS: u64 = 100_000;
+/// A tick every 200 ms of virtual time, as the shipped `dummy` input sends them.
+const TICK_EVERY_LINES: usize = 2000;
+/// Share of lines that come from spliced traces.
+const TRACE_SHARE: f64 = 0.035;
+/// Fluent Bit 5.1.1's native multiline + parser pipeline (see the notes): CPU s and lines.
+pub const FLUENT_BIT_NATIVE_CPU_S: f64 = 2.88;
+pub const FLUENT_BIT_NATIVE_LINES: u64 = 341_028;
+
+/// splitmix64: tiny, deterministic, good enough to pick layouts and numbers.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Layout {
+    SpringBoot,
+    PythonLogging,
+    Klog,
+    Json,
+    Nginx,
+}
+
+const LAYOUTS: [Layout; 5] = [
+    Layout::SpringBoot,
+    Layout::PythonLogging,
+    Layout::Klog,
+    Layout::Json,
+    Layout::Nginx,
+];
+
+fn level(rng: &mut Rng) -> &'static str {
+    match rng.below(100) {
+        0..=79 => "INFO",
+        80..=89 => "DEBUG",
+        90..=96 => "WARN",
+        _ => "ERROR",
+    }
+}
+
+fn ordinary_line(layout: Layout, rng: &mut Rng, ms: u64) -> String {
+    let (h, m, s, frac) = (
+        (ms / 3_600_000) % 24,
+        (ms / 60_000) % 60,
+        (ms / 1000) % 60,
+        ms % 1000,
+    );
+    let id = rng.below(100_000);
+    let took = rng.below(900);
+    match layout {
+        Layout::SpringBoot => format!(
+            "2026-01-01 {h:02}:{m:02}:{s:02}.{frac:03}  {:>5} 1 --- [nio-8080-exec-{}] c.e.shop.OrderController   : order {id} created in {took} ms",
+            level(rng),
+            rng.below(10)
+        ),
+        Layout::PythonLogging => format!(
+            "2026-01-01 {h:02}:{m:02}:{s:02},{frac:03} - payments.worker - {} - processed batch {id} ({took} items)",
+            level(rng)
+        ),
+        Layout::Klog => format!(
+            "{}0101 {h:02}:{m:02}:{s:02}.{frac:03}{:03}       1 controller.go:{}] Reconciled object default/web-{id}",
+            &level(rng)[..1],
+            rng.below(1000),
+            100 + rng.below(400)
+        ),
+        Layout::Json => format!(
+            r#"{{"ts":"2026-01-01T{h:02}:{m:02}:{s:02}.{frac:03}Z","level":"{}","logger":"api.http","msg":"request done","path":"/api/items/{id}","status":200,"latency_ms":{took}}}"#,
+            level(rng).to_ascii_lowercase()
+        ),
+        Layout::Nginx => format!(
+            r#"10.0.{}.{} - - [01/Jan/2026:{h:02}:{m:02}:{s:02} +0000] "GET /api/items/{id} HTTP/1.1" 200 {took} "-" "curl/8.5.0""#,
+            rng.below(255),
+            rng.below(255)
+        ),
+    }
+}
+
+/// The raw-format trace cases of the corpus, each as its lines.
+pub fn load_traces(corpus: &Path) -> Vec<Vec<String>> {
+    let dir = corpus.join("multiline");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|txt| {
+            let expected = txt.with_extension("expected.json");
+            std::fs::read_to_string(expected)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|v| v["format"] == "raw")
+        })
+        .filter_map(|txt| std::fs::read_to_string(txt).ok())
+        .map(|text| text.lines().map(str::to_string).collect())
+        .collect()
+}
+
+/// One input stream of the generated log: a container's stdout or stderr.
+struct Stream {
+    tag: String,
+    stream: &'static str,
+    layout: Layout,
+}
+
+/// Generates `lines` log records (ticks not included) deterministically from `seed`.
+pub fn generate(lines: usize, seed: u64, traces: &[Vec<String>]) -> Vec<Record> {
+    let mut rng = Rng(seed);
+    let streams: Vec<Stream> = (0..8)
+        .map(|i| Stream {
+            tag: format!(
+                "kube.var.log.containers.app-{i}_shop_main-{:08x}.log",
+                (seed as u32).wrapping_mul(i + 1)
+            ),
+            stream: if i % 3 == 2 { "stderr" } else { "stdout" },
+            layout: LAYOUTS[i as usize % LAYOUTS.len()],
+        })
+        .collect();
+    let mut records = Vec::with_capacity(lines);
+    let mut trace_lines = 0usize;
+    while records.len() < lines {
+        let n = records.len() as u64;
+        let ms = n * LINE_NS / 1_000_000;
+        let time = (
+            crate::clock::VIRTUAL_EPOCH_SECS as u32 + (ms / 1000) as u32,
+            (ms % 1000) as u32 * 1_000_000,
+        );
+        let stream = &streams[rng.below(streams.len() as u64) as usize];
+        let mut push = |text: &str| {
+            records.push(Record::new(
+                stream.tag.clone(),
+                time,
+                log_record_json(text.as_bytes(), stream.stream, &[]),
+            ))
+        };
+        if !traces.is_empty() && (trace_lines as f64) < TRACE_SHARE * n as f64 {
+            let trace = &traces[rng.below(traces.len() as u64) as usize];
+            for line in trace {
+                push(line);
+            }
+            trace_lines += trace.len();
+        } else {
+            push(&ordinary_line(stream.layout, &mut rng, ms));
+        }
+    }
+    records.truncate(lines);
+    records
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    pub engine: &'static str,
+    pub seconds: f64,
+    pub lines: usize,
+    pub bytes: usize,
+    pub events_out: u64,
+    pub peak_rss_kib: Option<u64>,
+    pub linear_memory: Option<usize>,
+}
+
+impl BenchResult {
+    pub fn lines_per_s(&self) -> f64 {
+        self.lines as f64 / self.seconds
+    }
+    pub fn mib_per_s(&self) -> f64 {
+        self.bytes as f64 / (1024.0 * 1024.0) / self.seconds
+    }
+    pub fn us_per_line(&self) -> f64 {
+        self.seconds * 1e6 / self.lines as f64
+    }
+}
+
+/// Reads `VmHWM` (peak resident set) of this process, in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    proc_status_kib("VmHWM:")
+}
+
+pub fn rss_kib() -> Option<u64> {
+    proc_status_kib("VmRSS:")
+}
+
+fn proc_status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Resets the kernel's peak-RSS mark so each engine's peak is its own.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn input_bytes(records: &[Record]) -> usize {
+    records.iter().map(|r| r.json.len()).sum()
+}
+
+/// The records through the `.wasm` in wasmi, ticks every 200 ms of virtual time, drained at the end.
+pub fn run_wasm(wasm: &[u8], records: &[Record]) -> Result<BenchResult, HostError> {
+    let options = WasmFilterOptions {
+        forward_output: false,
+        clock: Clock::virtual_at_zero(),
+        ..WasmFilterOptions::default()
+    };
+    let mut filter = WasmFilter::from_bytes(wasm, options)?;
+    let tick = tick_json(&serde_json::Map::new());
+    let mut events = 0u64;
+    reset_peak_rss();
+    let start = Instant::now();
+    for (i, record) in records.iter().enumerate() {
+        filter.clock_mut().advance_ns(LINE_NS);
+        if i % TICK_EVERY_LINES == 0 {
+            let time = filter.clock().record_time();
+            events += u64::from(
+                filter
+                    .call(TICK_TAG.as_bytes(), time, &tick)?
+                    .emitted()
+                    .is_some(),
+            );
+        }
+        events += u64::from(filter.process(record)?.is_some());
+    }
+    filter.advance_ms(60_000);
+    loop {
+        let time = filter.clock().record_time();
+        if filter
+            .call(TICK_TAG.as_bytes(), time, &tick)?
+            .emitted()
+            .is_none()
+        {
+            break;
+        }
+        events += 1;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(BenchResult {
+        engine: "cali.wasm in wasmi (interpreted)",
+        seconds,
+        lines: records.len(),
+        bytes: input_bytes(records),
+        events_out: events,
+        peak_rss_kib: peak_rss_kib(),
+        linear_memory: Some(filter.memory_bytes()),
+    })
+}
+
+/// The same records through `cali_plugin::Filter` compiled natively.
+pub fn run_native(records: &[Record]) -> BenchResult {
+    let mut filter = Filter::new(Settings::default());
+    let tick = tick_json(&serde_json::Map::new());
+    let mut now_ns = 0u64;
+    let mut events = 0u64;
+    let tick_time = |ns: u64| {
+        Timestamp::new(
+            (crate::clock::VIRTUAL_EPOCH_SECS + ns / 1_000_000_000) as i64,
+            (ns % 1_000_000_000) as u32,
+        )
+    };
+    reset_peak_rss();
+    let start = Instant::now();
+    for (i, record) in records.iter().enumerate() {
+        now_ns += LINE_NS;
+        let now_ms = now_ns / 1_000_000;
+        if i % TICK_EVERY_LINES == 0 {
+            let out = filter.process(
+                TICK_TAG.as_bytes(),
+                tick_time(now_ns),
+                Input::Record(&tick),
+                now_ms,
+            );
+            events += u64::from(out.is_some());
+        }
+        let time = Timestamp::new(i64::from(record.time.0), record.time.1);
+        let out = filter.process(
+            record.tag.as_bytes(),
+            time,
+            Input::Record(&record.json),
+            now_ms,
+        );
+        events += u64::from(out.is_some());
+    }
+    now_ns += 60_000_000_000;
+    while filter
+        .process(
+            TICK_TAG.as_bytes(),
+            tick_time(now_ns),
+            Input::Record(&tick),
+            now_ns / 1_000_000,
+        )
+        .is_some()
+    {
+        events += 1;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    BenchResult {
+        engine: "cali_plugin::Filter (native)",
+        seconds,
+        lines: records.len(),
+        bytes: input_bytes(records),
+        events_out: events,
+        peak_rss_kib: peak_rss_kib(),
+        linear_memory: None,
+    }
+}
+
+/// The markdown report: one row per engine, the module size and Fluent Bit's reference.
+pub fn report(
+    results: &[BenchResult],
+    wasm_size: usize,
+    lines: usize,
+    seed: u64,
+    traces: usize,
+    baseline_rss_kib: Option<u64>,
+) -> String {
+    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{lines} lines (seed {seed}, {traces} corpus traces spliced at {:.1}% of lines, 8 interleaved streams), {:.1} MiB of record JSON\n\n",
+        TRACE_SHARE * 100.0,
+        results.first().map_or(0.0, |r| r.bytes as f64 / (1024.0 * 1024.0))
+    ));
+    out.push_str(
+        "| engine | lines/s | MiB/s | µs/line | events out | peak RSS | linear memory |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.1} | {:.2} | {} | {} | {} |\n",
+            r.engine,
+            r.lines_per_s(),
+            r.mib_per_s(),
+            r.us_per_line(),
+            r.events_out,
+            r.peak_rss_kib.map_or("n/a".into(), mib),
+            r.linear_memory.map_or("–".into(), |b| format!(
+                "{:.1} MiB",
+                b as f64 / (1024.0 * 1024.0)
+            )),
+        ));
+    }
+    let reference = FLUENT_BIT_NATIVE_LINES as f64 / FLUENT_BIT_NATIVE_CPU_S;
+    out.push_str(&format!(
+        "| reference: Fluent Bit 5.1.1 native multiline + parser filters ({FLUENT_BIT_NATIVE_LINES} lines in {FLUENT_BIT_NATIVE_CPU_S} CPU s) | {reference:.0} | | {:.2} | | | |\n",
+        1e6 / reference
+    ));
+    out.push_str(&format!(
+        "\ncali.wasm: {wasm_size} bytes ({:.0} KiB)\n",
+        wasm_size as f64 / 1024.0
+    ));
+    if let Some(base) = baseline_rss_kib {
+        out.push_str(&format!(
+            "RSS before either run (generated input held in memory): {}\n",
+            mib(base)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_splices_traces() {
+        let traces = vec![vec![
+            "Traceback (most recent call last):".to_string(),
+            "ValueError: x".to_string(),
+        ]];
+        let a = generate(2000, 7, &traces);
+        let b = generate(2000, 7, &traces);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 2000);
+        let spliced = a
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.json).contains("ValueError"))
+            .count();
+        let share = spliced as f64 * 2.0 / 2000.0;
+        assert!((0.02..=0.05).contains(&share), "trace share {share}");
+        let c = generate(2000, 8, &traces);
+        assert_ne!(a, c);
+    }
+}

@@ -1,0 +1,311 @@
+//! Container-log framing as tail's `multiline.parser cri, docker` applies it before any
+//! filter: `raw` lines, CRI `TIME STREAM P|F text` (partials joined per stream), Docker JSON
+//! lines (a `log` without trailing newline is a partial). Yields the payload of each record.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Raw,
+    Cri,
+    Docker,
+}
+
+impl std::str::FromStr for Framing {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "raw" => Ok(Framing::Raw),
+            "cri" => Ok(Framing::Cri),
+            "docker" | "docker-json" => Ok(Framing::Docker),
+            other => Err(format!("unknown format `{other}` (raw, cri or docker)")),
+        }
+    }
+}
+
+/// One record's payload after framing, with the 1-based input line numbers it was made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framed {
+    pub log: Vec<u8>,
+    pub stream: String,
+    /// The runtime's timestamp (seconds, nanoseconds) when the framing carries one.
+    pub time: Option<(u32, u32)>,
+    pub lines: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Partial {
+    log: Vec<u8>,
+    time: Option<(u32, u32)>,
+    lines: Vec<usize>,
+}
+
+/// Stateful: partial lines wait per stream until their final part.
+#[derive(Debug)]
+pub struct Framer {
+    framing: Framing,
+    line_number: usize,
+    partials: HashMap<String, Partial>,
+    /// Streams in the order their partials started, for a deterministic `finish`.
+    order: Vec<String>,
+}
+
+impl Framer {
+    pub fn new(framing: Framing) -> Self {
+        Self {
+            framing,
+            line_number: 0,
+            partials: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Takes one input line (without its '\n'); returns a record payload when one is complete.
+    pub fn push_line(&mut self, line: &[u8]) -> Option<Framed> {
+        self.line_number += 1;
+        let number = self.line_number;
+        match self.framing {
+            Framing::Raw => Some(Framed {
+                log: line.to_vec(),
+                stream: "stdout".into(),
+                time: None,
+                lines: vec![number],
+            }),
+            Framing::Cri => match parse_cri(line) {
+                Some((time, stream, partial, text)) => {
+                    self.join(stream, Some(time), text, partial, number)
+                }
+                None => Some(unframed(line, number)),
+            },
+            Framing::Docker => match parse_docker(line) {
+                Some((time, stream, log)) => {
+                    let partial = !log.ends_with('\n');
+                    self.join(&stream, time, log.as_bytes(), partial, number)
+                }
+                None => Some(unframed(line, number)),
+            },
+        }
+    }
+
+    fn join(
+        &mut self,
+        stream: &str,
+        time: Option<(u32, u32)>,
+        text: &[u8],
+        partial: bool,
+        number: usize,
+    ) -> Option<Framed> {
+        if !self.partials.contains_key(stream) {
+            self.order.push(stream.to_string());
+        }
+        let held = self.partials.entry(stream.to_string()).or_default();
+        if held.lines.is_empty() {
+            held.time = time;
+        }
+        held.log.extend_from_slice(text);
+        held.lines.push(number);
+        if partial {
+            return None;
+        }
+        self.order.retain(|s| s != stream);
+        let held = self.partials.remove(stream)?;
+        Some(Framed {
+            log: held.log,
+            stream: stream.to_string(),
+            time: held.time,
+            lines: held.lines,
+        })
+    }
+
+    /// End of input: partials that never got their final part leave as they are.
+    pub fn finish(&mut self) -> Vec<Framed> {
+        let mut out = Vec::new();
+        for stream in std::mem::take(&mut self.order) {
+            if let Some(held) = self.partials.remove(&stream) {
+                out.push(Framed {
+                    log: held.log,
+                    stream,
+                    time: held.time,
+                    lines: held.lines,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A line the framing does not recognise reaches the filter as it is (tail does the same).
+fn unframed(line: &[u8], number: usize) -> Framed {
+    Framed {
+        log: line.to_vec(),
+        stream: "stdout".into(),
+        time: None,
+        lines: vec![number],
+    }
+}
+
+/// A record time: seconds and nanoseconds since the Unix epoch.
+type RecordTime = (u32, u32);
+
+/// `2019-05-07T18:57:50.904275087+00:00 stdout P text` → (time, stream, is_partial, text).
+fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, bool, &[u8])> {
+    let mut parts = line.splitn(4, |&b| b == b' ');
+    let time = std::str::from_utf8(parts.next()?).ok()?;
+    let stream = std::str::from_utf8(parts.next()?).ok()?;
+    let flag = parts.next()?;
+    let text = parts.next().unwrap_or(b"");
+    let partial = match flag {
+        b"P" => true,
+        b"F" => false,
+        _ => return None,
+    };
+    Some((parse_rfc3339(time)?, stream, partial, text))
+}
+
+/// `{"log":..,"stream":..,"time":..}` → (time if readable, stream, log).
+fn parse_docker(line: &[u8]) -> Option<(Option<RecordTime>, String, String)> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let log = value.get("log")?.as_str()?.to_string();
+    let stream = value
+        .get("stream")
+        .and_then(|s| s.as_str())
+        .unwrap_or("stdout")
+        .to_string();
+    let time = value
+        .get("time")
+        .and_then(|t| t.as_str())
+        .and_then(parse_rfc3339);
+    Some((time, stream, log))
+}
+
+/// RFC 3339 (`2021-02-01T16:45:03.01231Z`, `...+00:00`, lower-case `z` too) → epoch seconds
+/// and nanoseconds. `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<(u32, u32)> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        std::str::from_utf8(b.get(range)?).ok()?.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut i = 19;
+    let mut nanos: u32 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let mut digits = 0;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if digits < 9 {
+                nanos = nanos * 10 + u32::from(d - b'0');
+                digits += 1;
+            }
+            i += 1;
+        }
+        nanos *= 10u32.pow(9 - digits);
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' => 0,
+        sign @ (b'+' | b'-') => {
+            let hours = num(i + 1..i + 3)?;
+            let minutes = num(i + 4..i + 6)?;
+            let secs = hours * 3600 + minutes * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let secs =
+        days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
+    Some((u32::try_from(secs).ok()?, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_variants() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(
+            parse_rfc3339("2019-05-07T18:57:50.904275087+00:00"),
+            Some((1_557_255_470, 904_275_087))
+        );
+        assert_eq!(
+            parse_rfc3339("2021-02-01T16:45:03.01231z"),
+            Some((1_612_197_903, 12_310_000))
+        );
+        assert_eq!(
+            parse_rfc3339("2021-02-01T18:45:03+02:00"),
+            Some((1_612_197_903, 0))
+        );
+        assert_eq!(parse_rfc3339("not a time at all, no"), None);
+    }
+
+    #[test]
+    fn cri_partials_join_per_stream() {
+        let mut framer = Framer::new(Framing::Cri);
+        let t = "2019-05-07T18:57:50.904275087+00:00";
+        assert_eq!(
+            framer.push_line(format!("{t} stdout P a ").as_bytes()),
+            None
+        );
+        assert_eq!(framer.push_line(format!("{t} stderr P x").as_bytes()), None);
+        let out = framer
+            .push_line(format!("{t} stdout F b").as_bytes())
+            .unwrap();
+        assert_eq!(out.log, b"a b");
+        assert_eq!(out.stream, "stdout");
+        assert_eq!(out.lines, vec![1, 3]);
+        assert_eq!(out.time, Some((1_557_255_470, 904_275_087)));
+        let rest = framer.finish();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].log, b"x");
+        assert_eq!(rest[0].lines, vec![2]);
+    }
+
+    #[test]
+    fn docker_log_without_newline_is_partial() {
+        let mut framer = Framer::new(Framing::Docker);
+        let first = br#"{"log":"aa\n","stream":"stderr","time":"2021-02-01T16:45:03.01231z"}"#;
+        let part = br#"{"log":"bb","stream":"stdout","time":"2021-02-01T16:45:03.01232z"}"#;
+        let end = br#"{"log":"cc\n","stream":"stdout","time":"2021-02-01T16:45:03.01233z"}"#;
+        let out = framer.push_line(first).unwrap();
+        assert_eq!(
+            (out.log.as_slice(), out.stream.as_str()),
+            (&b"aa\n"[..], "stderr")
+        );
+        assert_eq!(framer.push_line(part), None);
+        let out = framer.push_line(end).unwrap();
+        assert_eq!(out.log, b"bbcc\n");
+        assert_eq!(out.lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn raw_lines_are_stdout_records() {
+        let mut framer = Framer::new(Framing::Raw);
+        let out = framer.push_line(b"hello").unwrap();
+        assert_eq!(
+            (out.log.as_slice(), out.stream.as_str(), out.lines),
+            (&b"hello"[..], "stdout", vec![1])
+        );
+    }
+}
