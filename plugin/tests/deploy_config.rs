@@ -762,3 +762,482 @@ fn outputs_take_stream_names_and_region_from_the_environment() {
     );
     assert_eq!(streams.get("stream"), Some("${CALI_KINESIS_STREAM}"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes manifests: parsed by PyYAML (the project's .venv has it through moto), then
+// checked against the Fluent Bit configuration and the Terraform names.
+
+/// Every YAML file under k8s/ except Helm templates (Go templates, not YAML), each as the
+/// JSON list of its documents. `None` when no Python with PyYAML is available.
+fn k8s_yaml() -> Option<Vec<(PathBuf, Vec<Value>)>> {
+    let root = repo();
+    let mut files = Vec::new();
+    collect_files(&root.join("k8s"), &mut files);
+    files.retain(|p| {
+        matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            && !p.components().any(|c| c.as_os_str() == "templates")
+    });
+    files.sort();
+    let script = "import json, sys, yaml\n\
+                  print(json.dumps([list(yaml.safe_load_all(open(p))) for p in sys.argv[1:]]))";
+    let venv = root.join(".venv/bin/python");
+    let pythons = [venv.to_string_lossy().into_owned(), "python3".to_string()];
+    for python in pythons {
+        let Ok(out) = Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .args(&files)
+            .output()
+        else {
+            continue;
+        };
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("No module named 'yaml'") {
+                continue;
+            }
+            panic!("YAML under k8s/ does not parse:\n{stderr}");
+        }
+        let parsed: Vec<Vec<Value>> =
+            serde_json::from_slice(&out.stdout).expect("python printed JSON");
+        return Some(files.into_iter().zip(parsed).collect());
+    }
+    println!("skipped: no Python with PyYAML (run scripts/setup to create .venv)");
+    None
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn k8s_object<'a>(docs: &'a [(PathBuf, Vec<Value>)], kind: &str, name: &str) -> &'a Value {
+    let found: Vec<&Value> = docs
+        .iter()
+        .flat_map(|(_, d)| d.iter())
+        .filter(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {kind} {name} under k8s/ (Helm templates aside)"
+    );
+    found[0]
+}
+
+#[test]
+fn k8s_manifests_parse_and_are_kubernetes_objects() {
+    let Some(docs) = k8s_yaml() else { return };
+    assert!(docs.len() >= 5, "manifests found: {}", docs.len());
+    for (path, documents) in &docs {
+        let is_values = path
+            .file_name()
+            .is_some_and(|n| n == "values.yaml" || n == "Chart.yaml");
+        for doc in documents.iter().filter(|d| !d.is_null()) {
+            if is_values || path.file_name().is_some_and(|n| n == "kustomization.yaml") {
+                continue;
+            }
+            for field in ["apiVersion", "kind"] {
+                assert!(
+                    doc[field].is_string(),
+                    "{}: a document without {field}",
+                    path.display()
+                );
+            }
+            assert!(
+                doc["metadata"]["name"].is_string(),
+                "{}: a document without metadata.name",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_configmap_is_the_shipped_fluent_bit_configuration() {
+    let Some(docs) = k8s_yaml() else { return };
+    let config = k8s_object(&docs, "ConfigMap", "fluent-bit-config");
+    for file in ["fluent-bit.conf", "parsers.conf"] {
+        assert_eq!(
+            config["data"][file].as_str(),
+            Some(read(&format!("fluent-bit/{file}")).as_str()),
+            "k8s/fluent-bit/configmap.yaml's {file} differs from fluent-bit/{file}"
+        );
+    }
+}
+
+#[test]
+fn the_daemonset_runs_the_configuration_it_mounts() {
+    let Some(docs) = k8s_yaml() else { return };
+    let conf = production();
+    let daemonset = k8s_object(&docs, "DaemonSet", "fluent-bit");
+    let pod = &daemonset["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let port = conf
+        .iter()
+        .find(|s| s.name == "SERVICE")
+        .and_then(|s| s.get("http_port"))
+        .expect("HTTP_Port");
+    assert_eq!(container["ports"][0]["containerPort"].to_string(), port);
+    for probe in ["readinessProbe", "livenessProbe"] {
+        assert_eq!(
+            container[probe]["httpGet"]["path"], "/api/v1/health",
+            "{probe}"
+        );
+    }
+    // The config directory is the ConfigMap; the module stays where the image put it.
+    let mounts = container["volumeMounts"].as_array().expect("volume mounts");
+    let mount_of = |name: &str| {
+        mounts
+            .iter()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["mountPath"].as_str())
+    };
+    assert_eq!(mount_of("config"), Some("/fluent-bit/etc/"));
+    let wasm_path = dockerfile_wasm_destination();
+    assert!(
+        !wasm_path.starts_with("/fluent-bit/etc/"),
+        "the ConfigMap mount would hide the module"
+    );
+    // tail's DB and the filesystem buffer are on the node's state volume.
+    let state = mount_of("state").expect("a state volume");
+    let tail = one(&conf, "INPUT", "tail");
+    assert!(
+        tail.get("db").is_some_and(|db| db.starts_with(state)),
+        "tail DB under {state}"
+    );
+    let storage = conf
+        .iter()
+        .find(|s| s.name == "SERVICE")
+        .and_then(|s| s.get("storage.path"))
+        .expect("storage.path");
+    assert!(storage.starts_with(state), "storage.path under {state}");
+    assert!(tail
+        .get("path")
+        .is_some_and(|p| p.starts_with(mount_of("varlog").expect("/var/log mount"))));
+    // Its own log file is excluded: <pod>_<namespace>_<container>-<id>.log.
+    let namespace = daemonset["metadata"]["namespace"]
+        .as_str()
+        .expect("namespace");
+    let own_log = format!(
+        "/var/log/containers/fluent-bit-x7k2p_{namespace}_{}-0123abcd.log",
+        container["name"].as_str().expect("container name")
+    );
+    assert!(
+        tail.get("exclude_path")
+            .is_some_and(|p| wildcard(p, &own_log)),
+        "Exclude_Path misses {own_log}"
+    );
+    // The environment the outputs read comes from the cali-aws ConfigMap.
+    let env_source = container["envFrom"][0]["configMapRef"]["name"]
+        .as_str()
+        .expect("envFrom configMap");
+    let settings = k8s_object(&docs, "ConfigMap", env_source);
+    for var in ["AWS_REGION", "CALI_KINESIS_STREAM", "CALI_FIREHOSE_STREAM"] {
+        assert!(
+            settings["data"][var].is_string(),
+            "{env_source} lacks {var}"
+        );
+    }
+    assert_eq!(pod["serviceAccountName"], "fluent-bit");
+}
+
+#[test]
+fn the_consumer_deployment_has_its_settings_probes_and_budget() {
+    let Some(docs) = k8s_yaml() else { return };
+    let deployment = k8s_object(&docs, "Deployment", "cali-consumer");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let env: Vec<&str> = container["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    let settings = k8s_object(&docs, "ConfigMap", "cali-aws");
+    for var in [
+        "CALI_SOURCE",
+        "CALI_STATE",
+        "CALI_HTTP_ADDR",
+        "CALI_SLACK_WEBHOOK_URL",
+    ] {
+        assert!(env.contains(&var), "consumer env lacks {var}");
+    }
+    for var in [
+        "CALI_KINESIS_STREAM",
+        "CALI_DYNAMODB_TABLE",
+        "CALI_DEAD_LETTER",
+    ] {
+        assert!(settings["data"][var].is_string(), "cali-aws lacks {var}");
+    }
+    let addr = container["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "CALI_HTTP_ADDR")
+        .expect("addr");
+    let port = addr["value"]
+        .as_str()
+        .and_then(|a| a.rsplit(':').next())
+        .expect("host:port");
+    assert_eq!(container["ports"][0]["containerPort"].to_string(), port);
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        assert_eq!(container[probe]["httpGet"]["path"], path);
+    }
+    let budget = k8s_object(&docs, "PodDisruptionBudget", "cali-consumer");
+    assert_eq!(
+        budget["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    let service = k8s_object(&docs, "Service", "cali-consumer");
+    assert_eq!(service["spec"]["ports"][0]["port"].to_string(), port);
+}
+
+// ---------------------------------------------------------------------------------------
+// Terraform, without a terraform binary: everything referenced is declared, and every
+// variable is documented with a default.
+
+fn terraform_sources() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect_files(&repo().join("terraform"), &mut files);
+    files.retain(|p| p.extension().is_some_and(|e| e == "tf"));
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (
+                name,
+                fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            )
+        })
+        .collect()
+}
+
+/// Names in `text` that follow `prefix` (`var.`, `aws_s3_bucket.`), as identifiers.
+fn references(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        let boundary = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        let name: String = rest[at + prefix.len()..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        if boundary && !name.is_empty() {
+            found.insert(name);
+        }
+        rest = &rest[at + prefix.len()..];
+    }
+    found
+}
+
+/// Block labels: `resource "type" "name"` gives "type.name", `variable "x"` gives "x".
+fn declarations(text: &str, keyword: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&format!("{keyword} ")))
+        .map(|l| {
+            l.split('"')
+                .skip(1)
+                .step_by(2)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect()
+}
+
+#[test]
+fn terraform_refers_only_to_what_it_declares() {
+    let sources = terraform_sources();
+    assert!(sources.len() >= 5, "terraform files: {}", sources.len());
+    let all: String = sources
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (name, text) in &sources {
+        let opens = text.matches('{').count();
+        let closes = text.matches('}').count();
+        assert_eq!(opens, closes, "{name}: unbalanced braces");
+    }
+    let variables = declarations(&all, "variable");
+    for used in references(&all, "var.") {
+        assert!(variables.contains(&used), "var.{used} is not declared");
+    }
+    let modules = declarations(&all, "module");
+    for used in references(&all, "module.") {
+        assert!(modules.contains(&used), "module.{used} is not declared");
+    }
+    let locals: BTreeSet<String> = all
+        .split("locals {")
+        .skip(1)
+        .flat_map(|block| {
+            block
+                .lines()
+                .skip(1)
+                .take_while(|l| !l.starts_with('}'))
+                .filter_map(|l| {
+                    let l = l.strip_prefix("  ")?;
+                    (!l.starts_with(' ') && !l.starts_with('#'))
+                        .then(|| l.split('=').next().unwrap_or("").trim().to_string())
+                })
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    for used in references(&all, "local.") {
+        assert!(locals.contains(&used), "local.{used} is not declared");
+    }
+    let resources = declarations(&all, "resource");
+    let data = declarations(&all, "data");
+    let types: BTreeSet<&str> = resources
+        .iter()
+        .filter_map(|r| r.split('.').next())
+        .collect();
+    for ty in types {
+        for used in references(&all, &format!("{ty}.")) {
+            assert!(
+                resources.contains(&format!("{ty}.{used}")),
+                "{ty}.{used} is not declared"
+            );
+        }
+        for used in references(&all, &format!("data.{ty}.")) {
+            assert!(
+                data.contains(&format!("{ty}.{used}")),
+                "data.{ty}.{used} is not declared"
+            );
+        }
+    }
+    for declared in &data {
+        let ty = declared.split('.').next().unwrap_or("");
+        for used in references(&all, &format!("data.{ty}.")) {
+            assert!(
+                data.contains(&format!("{ty}.{used}")),
+                "data.{ty}.{used} is not declared"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_terraform_variable_has_a_description_and_a_default() {
+    let text = read("terraform/variables.tf");
+    let blocks: Vec<&str> = text.split("\nvariable ").skip(1).collect();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        let body = block.split("\n}").next().unwrap_or("");
+        let name = block.split('"').nth(1).unwrap_or("?");
+        assert!(
+            body.contains("description ="),
+            "variable {name} has no description"
+        );
+        assert!(body.contains("default"), "variable {name} has no default");
+    }
+}
+
+#[test]
+fn terraform_irsa_roles_trust_the_service_accounts_of_the_manifests() {
+    let Some(docs) = k8s_yaml() else { return };
+    let variables = read("terraform/variables.tf");
+    let default_of = |name: &str| -> String {
+        let block = variables
+            .split(&format!("variable \"{name}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("variable {name}"));
+        let line = block
+            .lines()
+            .find(|l| l.trim_start().starts_with("default"))
+            .expect("a default");
+        line.split('"')
+            .nth(1)
+            .expect("a string default")
+            .to_string()
+    };
+    let namespace = default_of("k8s_namespace");
+    for (variable, account) in [
+        ("fluent_bit_service_account", "fluent-bit"),
+        ("consumer_service_account", "cali-consumer"),
+    ] {
+        assert_eq!(default_of(variable), account);
+        let sa = k8s_object(&docs, "ServiceAccount", account);
+        assert_eq!(
+            sa["metadata"]["namespace"].as_str(),
+            Some(namespace.as_str())
+        );
+        assert!(
+            sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_string(),
+            "{account} has an IRSA role"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The Helm chart: its copy of the configuration, the text its templates rewrite, and its
+// settings values.
+
+#[test]
+fn the_helm_chart_carries_the_shipped_configuration() {
+    for file in ["fluent-bit.conf", "parsers.conf"] {
+        assert_eq!(
+            read(&format!("k8s/helm/cali/files/{file}")),
+            read(&format!("fluent-bit/{file}")),
+            "k8s/helm/cali/files/{file} differs from fluent-bit/{file}"
+        );
+    }
+    // What the chart's template rewrites must be there, once each.
+    let conf = read("fluent-bit/fluent-bit.conf");
+    let helpers = read("k8s/helm/cali/templates/_helpers.tpl");
+    for anchor in ["$level ^(ERROR|FATAL)$", "_cali_fluent-bit-"] {
+        assert!(
+            helpers.contains(anchor),
+            "the chart no longer rewrites {anchor}"
+        );
+        assert_eq!(
+            conf.matches(anchor).count(),
+            1,
+            "fluent-bit.conf must hold {anchor} once"
+        );
+    }
+    for key in ["dummy", "rate"] {
+        let lines = production()
+            .iter()
+            .flat_map(|s| s.all(key).into_iter().map(String::from).collect::<Vec<_>>())
+            .count();
+        assert_eq!(lines, 1, "the chart rewrites the one {key} line");
+    }
+}
+
+#[test]
+fn the_helm_values_list_every_setting_with_its_default() {
+    let Some(docs) = k8s_yaml() else { return };
+    let values = docs
+        .iter()
+        .find(|(p, _)| p.ends_with("helm/cali/values.yaml"))
+        .map(|(_, d)| &d[0])
+        .expect("k8s/helm/cali/values.yaml");
+    let settings = values["settings"].as_object().expect("values.settings");
+    let keys: BTreeSet<&str> = settings.keys().map(String::as_str).collect();
+    let all: BTreeSet<&str> = TABLE.iter().map(|s| s.key).collect();
+    assert_eq!(keys, all);
+    for spec in TABLE {
+        let value = &settings[spec.key];
+        let text = value
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| value.to_string());
+        assert_eq!(text, spec.default, "values.settings.{}", spec.key);
+    }
+    assert_eq!(values["consumer"]["replicas"], 2);
+}
