@@ -1,6 +1,11 @@
 //! Reads the exception out of a grouped trace: its type, message, language and frames.
+//! Works on a group's text (a header line may come first) and on a bare stack string
+//! taken from a JSON log line. Chained traces report the FIRST exception printed (Java's
+//! outer exception before `Caused by:`, .NET's outer exception before ` ---> `, Python's
+//! first traceback) and the frames printed right after it.
 
-use crate::language::Language;
+use crate::grouper::{self, contains, indent};
+use crate::language::{Language, LanguageSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -24,9 +29,863 @@ pub struct ExceptionInfo {
     pub trace_start: usize,
 }
 
+/// At most this many frames are kept: the fingerprint and the alert need only the top.
+const MAX_FRAMES: usize = 64;
+
 /// Extracts the exception from a group's text (or from a JSON log line's stack field).
 /// `hint` is the language the grouper recognized, if any.
 pub fn extract(text: &str, hint: Option<Language>) -> Option<ExceptionInfo> {
-    let _ = (text, hint);
+    let lines = Lines::new(text);
+    let lang = hint.or_else(|| detect(&lines))?;
+    let mut info = match lang {
+        Language::Java | Language::Dotnet => at_style(&lines, lang),
+        Language::Node => at_style(&lines, lang),
+        Language::Python => python(&lines),
+        Language::Go => go(&lines),
+        Language::Ruby => ruby(&lines),
+        Language::Php => php(&lines),
+        Language::Rust => rust(&lines),
+        Language::Dart => dart(&lines),
+    }?;
+    info.language = Some(lang);
+    info.frames.truncate(MAX_FRAMES);
+    Some(info)
+}
+
+/// The lines of a text with their byte offsets, trailing '\r' and spaces trimmed.
+struct Lines<'a> {
+    items: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut items = Vec::new();
+        let mut offset = 0;
+        for line in text.split('\n') {
+            items.push((offset, line.trim_end()));
+            offset += line.len() + 1;
+        }
+        Self { items }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+        self.items.iter().copied()
+    }
+}
+
+/// Guesses the language of a bare stack string.
+fn detect(lines: &Lines<'_>) -> Option<Language> {
+    let all = LanguageSet::all();
+    for (_, line) in lines.iter() {
+        let b = line.as_bytes();
+        let r = &b[indent(b)..];
+        if b.ends_with(b"Traceback (most recent call last):") {
+            return Some(Language::Python);
+        }
+        if r.starts_with(b"panic: ")
+            || r.starts_with(b"fatal error: ")
+            || r.starts_with(b"goroutine ")
+        {
+            return Some(Language::Go);
+        }
+        if r.starts_with(b"thread '") && contains(r, b"' panicked at") {
+            return Some(Language::Rust);
+        }
+        if r == b"Unhandled exception:" {
+            return Some(Language::Dart);
+        }
+        if grouper::php_fatal(r)
+            || (r.starts_with(b"exception '") && contains(r, b"' with message '"))
+        {
+            return Some(Language::Php);
+        }
+        if grouper::ruby_exception_line(r) || (indent(b) > 0 && r.starts_with(b"from ")) {
+            return Some(Language::Ruby);
+        }
+        if indent(b) > 0 && r.starts_with(b"at ") {
+            return grouper::at_frame_language(r, None, all);
+        }
+    }
+    for (_, line) in lines.iter() {
+        if line.starts_with("System.") && grouper::exception_shape(line.as_bytes()).is_some() {
+            return Some(Language::Dotnet);
+        }
+    }
     None
+}
+
+/// Java, Kotlin, Scala, .NET and Node.js: an exception line and `at ...` frames.
+fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
+    let mut exc: Option<(usize, &str)> = None;
+    let mut exc_index = 0;
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        let b = line.as_bytes();
+        let ind = indent(b);
+        let r = &line[ind..];
+        if ind > 0 && r.starts_with("at ") {
+            break;
+        }
+        if ind == 0 {
+            if let Some(rest) = r.strip_prefix("Exception in thread \"") {
+                if let Some(q) = rest.find("\" ") {
+                    let start = offset + "Exception in thread \"".len() + q + 2;
+                    exc = Some((start, &rest[q + 2..]));
+                    exc_index = i;
+                    break;
+                }
+            }
+            let unwrapped = r
+                .strip_prefix("Unhandled exception. ")
+                .or_else(|| r.strip_prefix("Uncaught "));
+            if let Some(u) = unwrapped {
+                if grouper::exception_shape(u.as_bytes()).is_some() {
+                    exc = Some((offset + (r.len() - u.len()), u));
+                    exc_index = i;
+                    break;
+                }
+            }
+            if grouper::exception_shape(r.as_bytes()).is_some() {
+                exc = Some((offset, r));
+                exc_index = i;
+                break;
+            }
+        }
+    }
+    let first_frame = lines
+        .iter()
+        .position(|(_, l)| indent(l.as_bytes()) > 0 && l.trim_start().starts_with("at "));
+    if exc.is_none() {
+        // The exception may sit inside the header line (`... MakeLog: RuntimeException: msg`).
+        let (offset, header) = match first_frame {
+            Some(0) | None => lines.iter().next()?,
+            Some(f) => lines.items[f - 1],
+        };
+        exc = embedded_exception(header).map(|(at, e)| (offset + at, e));
+        exc_index = lines
+            .iter()
+            .position(|(o, _)| o == offset)
+            .unwrap_or_default();
+    }
+    let (trace_start, exc_line) = match exc {
+        Some(e) => e,
+        None => {
+            let f = first_frame?;
+            (lines.items[f].0, "")
+        }
+    };
+    let (kind, mut message) = split_exception(exc_line);
+    if lang == Language::Dotnet {
+        if let Some(p) = message.find(" ---> ") {
+            message.truncate(p);
+        }
+    }
+    // Frameless lines between the exception line and the first frame belong to the message.
+    let mut frames = Vec::new();
+    let mut in_message = exc.is_some();
+    for (_, line) in lines.iter().skip(exc_index + 1) {
+        let b = line.as_bytes();
+        let ind = indent(b);
+        let r = line[ind..].trim_end();
+        if r.starts_with("at ") && ind > 0 {
+            in_message = false;
+            if frames.len() < MAX_FRAMES {
+                frames.push(match lang {
+                    Language::Node => node_frame(&r[3..]),
+                    Language::Dotnet => dotnet_frame(&r[3..]),
+                    _ => java_frame(&r[3..]),
+                });
+            }
+            if lang == Language::Node && r.ends_with('{') {
+                break;
+            }
+            continue;
+        }
+        if r.starts_with("Caused by:")
+            || r.starts_with("Suppressed:")
+            || r.starts_with("--- End of inner exception")
+        {
+            break;
+        }
+        if in_message && !r.is_empty() && r != "^" {
+            if ind == 0 && grouper::exception_shape(r.as_bytes()).is_some() {
+                in_message = false;
+                continue;
+            }
+            message.push('\n');
+            message.push_str(r);
+            continue;
+        }
+        if !frames.is_empty()
+            && ind == 0
+            && !r.is_empty()
+            && !r.starts_with("--- End of stack trace")
+            && !r.starts_with("...")
+        {
+            break;
+        }
+    }
+    let kind = if kind.is_empty() {
+        match lang {
+            Language::Dotnet => "Exception".to_string(),
+            Language::Node => "Error".to_string(),
+            _ => "Throwable".to_string(),
+        }
+    } else {
+        kind
+    };
+    Some(ExceptionInfo {
+        kind,
+        message: message.trim().to_string(),
+        language: Some(lang),
+        frames,
+        trace_start,
+    })
+}
+
+/// Finds `SomeException: msg` inside a header line; the offset of the name and the rest.
+fn embedded_exception(line: &str) -> Option<(usize, &str)> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let at_word = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(');
+        if at_word && grouper::exception_shape(&b[i..]).is_some() {
+            return Some((i, &line[i..]));
+        }
+        i += 1;
+    }
+    // `IndexNotFoundException[no such index]`: a name ending in Exception/Error anywhere.
+    for (start, word) in words(line) {
+        let name_len = word
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$'))
+            .count();
+        let name = &word[..name_len];
+        if name.ends_with("Exception") || name.ends_with("Error") {
+            return Some((start, &line[start..]));
+        }
+    }
+    None
+}
+
+fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut offset = 0;
+    line.split(' ').map(move |w| {
+        let start = offset;
+        offset += w.len() + 1;
+        (start, w)
+    })
+}
+
+/// `pkg.Type: message` → (`pkg.Type`, `message`); `Name [CODE]: msg` → (`Name`, `msg`).
+fn split_exception(line: &str) -> (String, String) {
+    let b = line.as_bytes();
+    let name_end = match grouper::exception_shape(b) {
+        Some(s) => s.name_end,
+        None => b
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$'))
+            .count(),
+    };
+    let kind = line[..name_end].to_string();
+    let rest = &line[name_end..];
+    let message = match rest.find(": ") {
+        Some(p) => rest[p + 2..].to_string(),
+        None => rest.trim_start_matches(':').trim().to_string(),
+    };
+    (kind, message)
+}
+
+/// `com.acme.Billing.charge(Billing.java:42)`, `java.base/java.lang.Thread.run(...)`.
+fn java_frame(s: &str) -> Frame {
+    let (qual, loc) = match s.find('(') {
+        Some(p) => (&s[..p], s[p + 1..].trim_end_matches(')')),
+        None => (s.trim_end_matches('.'), ""),
+    };
+    let qual = qual.rsplit('/').next().unwrap_or(qual);
+    let (module, function) = split_last(qual, '.');
+    let (file, line) = file_line(loc);
+    Frame {
+        function: function.to_string(),
+        module: module.map(String::from),
+        file,
+        line,
+    }
+}
+
+/// `Ns.Type.Method(args) in c:/src/File.cs:line 33`, Mono's
+/// `Ns.Type.Method (args) [0x00007] in /src/File.cs:27`.
+fn dotnet_frame(s: &str) -> Frame {
+    let paren = s.find('(').unwrap_or(s.len());
+    let qual = s[..paren].trim_end();
+    let (file, line) = match s.rfind(" in ") {
+        Some(p) => {
+            let loc = &s[p + 4..];
+            match loc.rfind(":line ") {
+                Some(q) => (Some(loc[..q].to_string()), loc[q + 6..].trim().parse().ok()),
+                None => file_line(loc),
+            }
+        }
+        None => (None, None),
+    };
+    let (module, function) = split_last_outside_brackets(qual);
+    Frame {
+        function: function.to_string(),
+        module: module.map(String::from),
+        file,
+        line,
+    }
+}
+
+/// `fn (file:line:col)`, `file:line:col`, `async fn (...)`, `new X (...)`, `fn [as m] (...)`.
+fn node_frame(s: &str) -> Frame {
+    let s = s.strip_prefix("async ").unwrap_or(s);
+    let s = s.trim_end_matches('{').trim_end();
+    let (function, loc) = match (s.find(" ("), s.ends_with(')')) {
+        (Some(p), true) => (&s[..p], &s[p + 2..s.len() - 1]),
+        _ if s.contains(':') || s.starts_with('/') => ("<anonymous>", s),
+        _ => (s, ""),
+    };
+    let function = match function.find(" [as ") {
+        Some(p) => &function[..p],
+        None => function,
+    };
+    let (file, line) = file_line_col(loc);
+    Frame {
+        function: function.to_string(),
+        module: file.clone(),
+        file,
+        line,
+    }
+}
+
+/// `path:line` → (path, line).
+fn file_line(loc: &str) -> (Option<String>, Option<u32>) {
+    match loc.rsplit_once(':') {
+        Some((file, line)) if !file.is_empty() && line.trim().parse::<u32>().is_ok() => {
+            (Some(file.to_string()), line.trim().parse().ok())
+        }
+        _ if loc.is_empty() || loc == "Native Method" || loc == "Unknown Source" => (None, None),
+        _ => (Some(loc.to_string()), None),
+    }
+}
+
+/// `path:line:col` (or `path:line`) → (path without query, line).
+fn file_line_col(loc: &str) -> (Option<String>, Option<u32>) {
+    if loc.is_empty() || loc == "native" || loc == "<anonymous>" {
+        return (None, None);
+    }
+    let mut parts = loc.rsplitn(3, ':');
+    let last = parts.next().unwrap_or("");
+    let mid = parts.next();
+    let head = parts.next();
+    let (file, line) = match (head, mid) {
+        (Some(h), Some(m)) if m.parse::<u32>().is_ok() && last.parse::<u32>().is_ok() => {
+            (h, m.parse().ok())
+        }
+        _ => match loc.rsplit_once(':') {
+            Some((f, l)) if l.parse::<u32>().is_ok() => (f, l.parse().ok()),
+            _ => (loc, None),
+        },
+    };
+    let file = file.split('?').next().unwrap_or(file);
+    let file = file.strip_prefix("file://").unwrap_or(file);
+    (Some(file.to_string()), line)
+}
+
+fn split_last(qual: &str, sep: char) -> (Option<&str>, &str) {
+    match qual.rfind(sep) {
+        Some(p) if p > 0 => (Some(&qual[..p]), &qual[p + 1..]),
+        _ => (None, qual),
+    }
+}
+
+/// Splits `A.B`1[X.Y].Method` at the last '.' outside brackets.
+fn split_last_outside_brackets(qual: &str) -> (Option<&str>, &str) {
+    let mut depth = 0i32;
+    let mut split = None;
+    for (i, c) in qual.char_indices() {
+        match c {
+            '[' | '<' => depth += 1,
+            ']' | '>' => depth -= 1,
+            '.' if depth == 0 => split = Some(i),
+            _ => {}
+        }
+    }
+    match split {
+        Some(p) if p > 0 => (Some(&qual[..p]), &qual[p + 1..]),
+        _ => (None, qual),
+    }
+}
+
+/// Strips an ExceptionGroup margin (`  | `) so the line keeps its own indentation.
+fn python_unmargin(line: &str) -> &str {
+    let t = line.trim_start();
+    match t.strip_prefix('|') {
+        Some(rest) => rest.strip_prefix(' ').unwrap_or(rest),
+        None if t.starts_with("+-") || t.starts_with("+ ") => "",
+        None => line,
+    }
+}
+
+fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let tb = b"Traceback (most recent call last):";
+    let (start_index, (offset, line)) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, (_, l))| l.as_bytes().ends_with(tb))?;
+    let at = line.find("Traceback").unwrap_or(0);
+    let trace_start = offset + at;
+    let mut frames = Vec::new();
+    let mut kind = String::new();
+    let mut message = String::new();
+    for (_, raw) in lines.iter().skip(start_index + 1) {
+        let line = python_unmargin(raw);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ind = indent(line.as_bytes());
+        let r = &line[ind..];
+        if let Some(rest) = r.strip_prefix("File \"") {
+            if let Some(q) = rest.find('"') {
+                let file = &rest[..q];
+                let after = &rest[q + 1..];
+                let line_no = after
+                    .strip_prefix(", line ")
+                    .map(|s| s.bytes().take_while(u8::is_ascii_digit).count())
+                    .and_then(|n| after[7..7 + n].parse().ok());
+                let function = after
+                    .rsplit(", in ")
+                    .next()
+                    .filter(|_| after.contains(", in "));
+                frames.push(Frame {
+                    function: function.unwrap_or("<module>").to_string(),
+                    module: Some(python_module(file)),
+                    file: Some(file.to_string()),
+                    line: line_no,
+                });
+            }
+            continue;
+        }
+        if ind > 0 {
+            continue;
+        }
+        match r.find(':') {
+            Some(p) if !r[..p].contains(' ') => {
+                kind = r[..p].to_string();
+                message = r[p + 1..].trim().to_string();
+            }
+            _ => kind = r.to_string(),
+        }
+        break;
+    }
+    if kind.is_empty() {
+        kind = "Exception".to_string();
+    }
+    Some(ExceptionInfo {
+        kind,
+        message,
+        language: Some(Language::Python),
+        frames,
+        trace_start,
+    })
+}
+
+/// `/usr/lib/python3.10/http/client.py` → `http.client`; `/app/billing/charge.py` → `charge`.
+fn python_module(file: &str) -> String {
+    let file = file.strip_suffix(".py").unwrap_or(file);
+    for marker in ["site-packages/", "dist-packages/"] {
+        if let Some(p) = file.rfind(marker) {
+            return file[p + marker.len()..].replace('/', ".");
+        }
+    }
+    if let Some(p) = file.find("/lib/python") {
+        let rest = &file[p + 11..];
+        if let Some(slash) = rest.find('/') {
+            return rest[slash + 1..].replace('/', ".");
+        }
+    }
+    file.rsplit('/').next().unwrap_or(file).to_string()
+}
+
+fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let mut kind = String::new();
+    let mut message = String::new();
+    let mut trace_start = None;
+    let mut frames = Vec::new();
+    let mut in_stack = false;
+    let mut pending: Option<Frame> = None;
+    let mut prev_line = "";
+    for (offset, line) in lines.iter() {
+        let b = line.as_bytes();
+        let ind = indent(b);
+        let r = &line[ind..];
+        if !in_stack {
+            if kind.is_empty() {
+                for (prefix, k) in [("panic: ", "panic"), ("fatal error: ", "fatal error")] {
+                    if let Some(m) = r.strip_prefix(prefix) {
+                        kind = k.to_string();
+                        message = m.trim_end_matches(" [recovered]").to_string();
+                        trace_start = Some(offset);
+                    }
+                }
+                if kind.is_empty() && r.starts_with("SIG") {
+                    if let Some((sig, m)) = r.split_once(": ") {
+                        kind = sig.to_string();
+                        message = m.to_string();
+                        trace_start = Some(offset);
+                    }
+                }
+            }
+            if r.starts_with("goroutine ") || r.starts_with("runtime stack:") {
+                in_stack = true;
+                if kind.is_empty() {
+                    kind = "panic".to_string();
+                    trace_start = Some(offset);
+                    // `http: panic serving 1.2.3.4:5: msg` in the header line before.
+                    message = match prev_line.find("panic serving ") {
+                        Some(p) => {
+                            let after = &prev_line[p + 14..];
+                            after.split_once(": ").map_or(after, |(_, m)| m).to_string()
+                        }
+                        None => prev_line.to_string(),
+                    };
+                }
+            }
+            prev_line = line;
+            continue;
+        }
+        if r.is_empty() || r.starts_with("goroutine ") {
+            break;
+        }
+        if ind > 0 {
+            if let Some(f) = pending.as_mut() {
+                let token = r.split(' ').next().unwrap_or(r);
+                let (file, line) = file_line(token);
+                f.file = file;
+                f.line = line;
+            }
+            continue;
+        }
+        if let Some(f) = pending.take() {
+            frames.push(f);
+        }
+        if r.starts_with("created by ") {
+            continue;
+        }
+        if let Some(p) = r.rfind('(') {
+            let (module, function) = go_symbol(&r[..p]);
+            pending = Some(Frame {
+                function: function.to_string(),
+                module: module.map(String::from),
+                file: None,
+                line: None,
+            });
+        }
+    }
+    frames.extend(pending);
+    Some(ExceptionInfo {
+        kind: if kind.is_empty() {
+            "panic".into()
+        } else {
+            kind
+        },
+        message,
+        language: Some(Language::Go),
+        frames,
+        trace_start: trace_start?,
+    })
+}
+
+/// `net/http.(*conn).serve.func1` → (`net/http`, `(*conn).serve.func1`).
+fn go_symbol(sym: &str) -> (Option<&str>, &str) {
+    let pkg_start = sym.rfind('/').map_or(0, |p| p + 1);
+    match sym[pkg_start..].find('.') {
+        Some(d) => (Some(&sym[..pkg_start + d]), &sym[pkg_start + d + 1..]),
+        None => (None, sym),
+    }
+}
+
+fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let mut kind = String::new();
+    let mut message = String::new();
+    let mut trace_start = None;
+    let mut frames = Vec::new();
+    for (offset, raw) in lines.iter() {
+        let (line, base) = match grouper::rails_payload(raw) {
+            Some(p) => (p, offset + (raw.len() - p.len())),
+            None => (raw, offset),
+        };
+        let ind = indent(line.as_bytes());
+        let r = line[ind..].trim_end();
+        if r.is_empty() {
+            continue;
+        }
+        if kind.is_empty() {
+            if grouper::ruby_exception_line(r.as_bytes()) {
+                // `file.rb:6:in `meth': message (Class)`
+                trace_start = Some(base + ind);
+                if let (Some(open), true) = (r.rfind(" ("), r.ends_with(')')) {
+                    kind = r[open + 2..r.len() - 1].to_string();
+                    let head = &r[..open];
+                    message = match head.find("': ") {
+                        Some(q) => head[q + 3..].to_string(),
+                        None => String::new(),
+                    };
+                    frames.push(ruby_frame(head));
+                }
+                continue;
+            }
+            if let Some(open) = r.find(" (") {
+                if r.ends_with("):")
+                    && r[..open]
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b':' || c == b'_')
+                {
+                    kind = r[..open].to_string();
+                    message = r[open + 2..r.len() - 2].to_string();
+                    trace_start = Some(base + ind);
+                    continue;
+                }
+            }
+        }
+        if contains(r.as_bytes(), b".rb:") {
+            let r = r.strip_prefix("from ").unwrap_or(r);
+            frames.push(ruby_frame(r));
+            if trace_start.is_none() {
+                trace_start = Some(base + ind);
+            }
+        }
+    }
+    Some(ExceptionInfo {
+        kind: if kind.is_empty() {
+            "RuntimeError".into()
+        } else {
+            kind
+        },
+        message,
+        language: Some(Language::Ruby),
+        frames,
+        trace_start: trace_start?,
+    })
+}
+
+/// `app/models/user.rb:12:in `save'`, `actionpack (5.1.4) lib/x.rb:63:in `call'`.
+fn ruby_frame(r: &str) -> Frame {
+    let (gem, path_part) = match r.find(") ") {
+        Some(p) if r[..p].contains(" (") => (r.split(" (").next(), &r[p + 2..]),
+        _ => (None, r),
+    };
+    let rb = path_part.find(".rb:").map_or(path_part.len(), |p| p + 3);
+    let file = &path_part[..rb];
+    let after = path_part.get(rb + 1..).unwrap_or("");
+    let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+    let line = after[..digits].parse().ok();
+    // `in `meth'` (Ruby < 3.4) or `in 'Class#meth'`: up to the closing quote.
+    let function = after[digits..]
+        .strip_prefix(":in ")
+        .map(|f| f.trim_start_matches(['`', '\'']))
+        .map(|f| f.split('\'').next().unwrap_or(f))
+        .unwrap_or("");
+    let module = match (gem, file.rfind("/gems/")) {
+        (Some(g), _) => g.to_string(),
+        // `/var/lib/gems/3.0.0/gems/actionpack-7.0.4/lib/...`: the gem, without its version.
+        (None, Some(p)) => {
+            let gem_dir = file[p + 6..].split('/').next().unwrap_or("");
+            match gem_dir.rfind('-') {
+                Some(d) => gem_dir[..d].to_string(),
+                None => gem_dir.to_string(),
+            }
+        }
+        (None, None) => file.strip_suffix(".rb").unwrap_or(file).to_string(),
+    };
+    Frame {
+        function: function.to_string(),
+        module: Some(module),
+        file: Some(file.to_string()),
+        line,
+    }
+}
+
+fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let mut kind = String::new();
+    let mut message = String::new();
+    let mut trace_start = None;
+    let mut frames = Vec::new();
+    for (offset, line) in lines.iter() {
+        let r = line.trim_start();
+        if kind.is_empty() {
+            let body = if let Some(p) = r.find("Uncaught ") {
+                Some(&r[p + 9..])
+            } else if r.starts_with("exception '") {
+                Some(r)
+            } else {
+                None
+            };
+            if let Some(body) = body {
+                trace_start = Some(offset + (line.len() - r.len()));
+                if let Some(rest) = body.strip_prefix("exception '") {
+                    // PHP 5: exception 'X' with message 'm' in /f.php:5
+                    let q = rest.find('\'').unwrap_or(rest.len());
+                    kind = rest[..q].to_string();
+                    if let Some(m) = rest.find("with message '") {
+                        let m = &rest[m + 14..];
+                        let end = m.rfind("' in ").unwrap_or(m.len());
+                        message = m[..end].to_string();
+                    }
+                } else {
+                    let (k, m) = split_exception(body);
+                    kind = k;
+                    message = match m.rfind(" in /") {
+                        Some(p) => m[..p].to_string(),
+                        None => m,
+                    };
+                }
+                continue;
+            }
+        }
+        if let Some(rest) = r.strip_prefix('#') {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if n > 0 {
+                frames.push(php_frame(rest[n..].trim_start()));
+            }
+        }
+    }
+    Some(ExceptionInfo {
+        kind: if kind.is_empty() {
+            "Error".into()
+        } else {
+            kind
+        },
+        message,
+        language: Some(Language::Php),
+        frames,
+        trace_start: trace_start?,
+    })
+}
+
+/// `/f.php(9): Class->method(args)`, `[internal function]: X::{closure}()`, `{main}`.
+fn php_frame(s: &str) -> Frame {
+    let (loc, call) = match s.find("): ").or_else(|| s.find("]: ")) {
+        Some(p) => (&s[..=p], &s[p + 3..]),
+        None => ("", s),
+    };
+    let (file, line) = match loc.rfind('(') {
+        Some(p) => (
+            Some(loc[..p].to_string()),
+            loc[p + 1..loc.len() - 1].parse().ok(),
+        ),
+        None => (None, None),
+    };
+    let call = match call.find('(') {
+        Some(p) if p > 0 => &call[..p],
+        _ => call,
+    };
+    let (module, function) = match call.find("->").or_else(|| call.find("::")) {
+        Some(p) => (Some(call[..p].to_string()), &call[p + 2..]),
+        None => (None, call),
+    };
+    Frame {
+        function: function.to_string(),
+        module,
+        file,
+        line,
+    }
+}
+
+fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let items = &lines.items;
+    let (index, (offset, line)) = items
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, (_, l))| l.trim_start().starts_with("thread '"))?;
+    let trace_start = offset + (line.len() - line.trim_start().len());
+    let after = line.split_once("panicked at ").map_or("", |(_, a)| a);
+    let message = if let Some(old) = after.strip_prefix('\'') {
+        old.rsplit_once("', ").map_or(old, |(m, _)| m).to_string()
+    } else {
+        items
+            .get(index + 1)
+            .map(|(_, l)| l.to_string())
+            .filter(|l| !l.starts_with("note: ") && !l.starts_with("stack backtrace:"))
+            .unwrap_or_default()
+    };
+    let mut frames: Vec<Frame> = Vec::new();
+    for (_, l) in items.iter().skip(index + 1) {
+        let r = l.trim_start();
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 && r[n..].starts_with(": ") {
+            let sym = r[n + 2..].trim();
+            let sym = match sym.rfind("::h") {
+                Some(p) if sym.len() - p == 19 => &sym[..p],
+                _ => sym,
+            };
+            let (module, function) = match sym.rfind("::") {
+                Some(p) => (Some(sym[..p].to_string()), &sym[p + 2..]),
+                None => (None, sym),
+            };
+            frames.push(Frame {
+                function: function.to_string(),
+                module,
+                file: None,
+                line: None,
+            });
+        } else if let (Some(at), Some(f)) = (r.strip_prefix("at "), frames.last_mut()) {
+            let (file, line) = file_line_col(at);
+            f.file = file;
+            f.line = line;
+        }
+    }
+    Some(ExceptionInfo {
+        kind: "panic".to_string(),
+        message,
+        language: Some(Language::Rust),
+        frames,
+        trace_start,
+    })
+}
+
+fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let items = &lines.items;
+    let index = items
+        .iter()
+        .position(|(_, l)| l.trim() == "Unhandled exception:")?;
+    let trace_start = items[index].0;
+    let first = items.get(index + 1).map_or("", |(_, l)| *l).trim();
+    let (kind, message) = if let Some(rest) = first.strip_prefix("Instance of '") {
+        (rest.trim_end_matches('\'').to_string(), String::new())
+    } else if grouper::exception_shape(first.as_bytes()).is_some() {
+        split_exception(first)
+    } else {
+        ("UnhandledException".to_string(), first.to_string())
+    };
+    let mut frames = Vec::new();
+    for (_, l) in items.iter().skip(index + 1) {
+        let Some(rest) = l.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            continue;
+        }
+        let body = rest[n..].trim();
+        let (function, loc) = match (body.rfind(" ("), body.ends_with(')')) {
+            (Some(p), true) => (&body[..p], &body[p + 2..body.len() - 1]),
+            _ => (body, ""),
+        };
+        let (file, line) = file_line_col(loc);
+        frames.push(Frame {
+            function: function.to_string(),
+            module: file.clone(),
+            file,
+            line,
+        });
+    }
+    Some(ExceptionInfo {
+        kind,
+        message,
+        language: Some(Language::Dart),
+        frames,
+        trace_start,
+    })
 }

@@ -1,26 +1,462 @@
 //! Fingerprints: same cause, same value, across pods, restarts and versions.
-//! A trace: exception type + top application frames (module and function only).
-//! No trace: the message template (numbers, ids, hex, quoted values masked).
+//! A trace: exception type + top application frames (module and function only, generated
+//! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
+//! values masked).
 
-use crate::exception::ExceptionInfo;
+use crate::exception::{ExceptionInfo, Frame};
+use crate::hash::Fnv64;
+use crate::language::Language;
+
+/// Application frames that make up a trace's fingerprint.
+pub const TOP_FRAMES: usize = 5;
 
 /// Fingerprint of an exception.
 pub fn of_exception(exc: &ExceptionInfo) -> u64 {
-    let mut h = crate::hash::Fnv64::default();
-    h.write_field(&exc.kind);
+    let mut h = Fnv64::default();
+    h.write_field("exception");
+    h.write_field(&normalize_symbol(&exc.kind));
+    let app: Vec<&Frame> = exc
+        .frames
+        .iter()
+        .filter(|f| !is_runtime_frame(exc.language, f))
+        .collect();
+    let frames: Vec<&Frame> = if app.is_empty() {
+        exc.frames.iter().collect()
+    } else {
+        app
+    };
+    if frames.is_empty() {
+        // Nothing but the type would lump every `panic` together: the message decides.
+        h.write_field(&template(&exc.message));
+    }
+    for f in frames.iter().take(TOP_FRAMES) {
+        h.write_field(&normalize_symbol(f.module.as_deref().unwrap_or("")));
+        h.write_field(&normalize_symbol(&f.function));
+    }
     h.finish()
 }
 
 /// Fingerprint of a message without a trace (`service` keeps equal templates of
 /// different services apart).
 pub fn of_message(service: &str, message: &str) -> u64 {
-    let mut h = crate::hash::Fnv64::default();
+    let mut h = Fnv64::default();
     h.write_field(service);
     h.write_field(&template(message));
     h.finish()
 }
 
-/// The message with its variable parts masked.
+/// Runtime, standard-library and framework frames: they say where the error travelled,
+/// not where it comes from, and change with library versions.
+fn is_runtime_frame(lang: Option<Language>, f: &Frame) -> bool {
+    let module = f.module.as_deref().unwrap_or("");
+    let file = f.file.as_deref().unwrap_or("");
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| module.starts_with(p));
+    match lang {
+        Some(Language::Java) => starts(&[
+            "java.",
+            "javax.",
+            "jakarta.",
+            "sun.",
+            "jdk.",
+            "com.sun.",
+            "kotlin.",
+            "kotlinx.",
+            "scala.",
+            "akka.",
+            "org.springframework.",
+            "org.apache.catalina.",
+            "org.apache.tomcat.",
+            "org.apache.coyote.",
+            "org.eclipse.jetty.",
+            "org.mortbay.",
+            "io.netty.",
+            "reactor.",
+            "org.hibernate.",
+            "org.junit.",
+            "groovy.",
+            "org.codehaus.groovy.",
+        ]),
+        Some(Language::Dotnet) => starts(&["System.", "Microsoft.", "Mono."]) || module == "System",
+        Some(Language::Python) => {
+            file.contains("/lib/python")
+                || file.contains("site-packages/")
+                || file.contains("dist-packages/")
+                || file.starts_with("<frozen ")
+        }
+        Some(Language::Go) => {
+            module.is_empty()
+                || matches!(
+                    module.split('/').next().unwrap_or(""),
+                    "runtime" | "reflect" | "sync" | "testing" | "syscall" | "internal" | "os"
+                )
+                || module == "net/http"
+                || module == "net"
+        }
+        Some(Language::Node) => {
+            file.starts_with("node:")
+                || file.starts_with("internal/")
+                || file.contains("node_modules/")
+        }
+        Some(Language::Ruby) => {
+            file.contains("/gems/")
+                || file.contains("/ruby/")
+                || (!module.is_empty() && file.strip_suffix(".rb") != Some(module))
+        }
+        Some(Language::Php) => {
+            file.is_empty() || file.contains("/vendor/") || f.function == "{main}"
+        }
+        Some(Language::Rust) => {
+            starts(&[
+                "std::", "core::", "alloc::", "tokio::", "<std", "<core", "<alloc",
+            ]) || f.function.starts_with("__rust")
+                || f.function == "rust_begin_unwind"
+        }
+        Some(Language::Dart) => file.starts_with("dart:"),
+        None => false,
+    }
+}
+
+/// A module or function name without its generated parts: Java `lambda$foo$3`,
+/// `$$EnhancerByCGLIB$$ab12`, anonymous `$1`; Go `func1`; .NET `<Method>d__2` and generic
+/// arity; Ruby `block (2 levels) in`; addresses `0x7f..`.
+pub fn normalize_symbol(s: &str) -> String {
+    let mut s = s;
+    for cut in ["$$", "/0x"] {
+        if let Some(p) = s.find(cut) {
+            s = &s[..p];
+        }
+    }
+    for prefix in ["block in ", "rescue in ", "ensure in "] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
+        }
+    }
+    if s.starts_with("block (") {
+        if let Some(p) = s.find(" in ") {
+            s = &s[p + 4..];
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        // .NET compiler-generated `<Name>d__2`: keep Name, drop the suffix.
+        if c == b'<' {
+            if let Some(close) = s[i..].find('>') {
+                let inner = &s[i + 1..i + close];
+                let after = &b[i + close + 1..];
+                let generated = after.len() >= 3
+                    && after[0].is_ascii_lowercase()
+                    && after[1] == b'_'
+                    && after[2] == b'_';
+                if generated && !inner.is_empty() {
+                    out.push_str(inner);
+                    i += close + 1;
+                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                        i += 1;
+                    }
+                    continue;
+                }
+            }
+        }
+        // Generic arity and arguments: Dictionary`2[System.String,...].
+        if c == b'`' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i < b.len() && b[i] == b'[' {
+                let mut depth = 0;
+                while i < b.len() {
+                    match b[i] {
+                        b'[' => depth += 1,
+                        b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if c == b'0' && b.get(i + 1) == Some(&b'x') {
+            out.push('#');
+            i += 2;
+            while i < b.len() && b[i].is_ascii_hexdigit() {
+                i += 1;
+            }
+            continue;
+        }
+        if c.is_ascii_digit() {
+            // Digits glued to a generated marker are ids: `$3`, `func1`, `_0`, `.3`.
+            let prev = if i > 0 { b[i - 1] } else { b' ' };
+            let generated = matches!(prev, b'$' | b'_' | b'.' | b'-') || out.ends_with("func");
+            if generated {
+                out.push('#');
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                continue;
+            }
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// The message with its variable parts masked: numbers `<num>`, UUIDs `<uuid>`, hex ids
+/// `<hex>`, IP addresses `<ip>`, e-mail addresses `<email>`, quoted values `"*"`.
 pub fn template(message: &str) -> String {
-    message.to_string()
+    let mut out = String::with_capacity(message.len());
+    let b = message.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\'' || c == b'`' {
+            let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
+            if !(c == b'\'' && prev_alnum) {
+                if let Some(len) = b[i + 1..].iter().position(|&q| q == c) {
+                    out.push(c as char);
+                    out.push('*');
+                    out.push(c as char);
+                    i += len + 2;
+                    continue;
+                }
+            }
+        }
+        if is_word_byte(c) {
+            let start = i;
+            while i < b.len() && is_word_byte(b[i]) {
+                i += 1;
+            }
+            // A trailing '.', ':' or '-' is punctuation, not part of the value.
+            let mut end = i;
+            while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
+                end -= 1;
+            }
+            let word = &message[start..end];
+            push_masked(&mut out, word);
+            out.push_str(&message[end..i]);
+            continue;
+        }
+        let ch = message[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'@' | b'/' | b'+')
+}
+
+fn push_masked(out: &mut String, word: &str) {
+    let b = word.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if let Some(at) = word.find('@') {
+        if at > 0 && word[at..].contains('.') {
+            out.push_str("<email>");
+            return;
+        }
+    }
+    if digits == 0 {
+        out.push_str(word);
+        return;
+    }
+    if is_uuid(b) {
+        out.push_str("<uuid>");
+    } else if is_ipv4(word) {
+        out.push_str("<ip>");
+    } else if b
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-' | b'+' | b'/'))
+    {
+        out.push_str("<num>");
+    } else if (b.len() >= 8 || word.starts_with("0x"))
+        && word
+            .trim_start_matches("0x")
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'-')
+    {
+        out.push_str("<hex>");
+    } else if word.contains('/') {
+        // A path or URL: mask each segment on its own.
+        for (n, seg) in word.split('/').enumerate() {
+            if n > 0 {
+                out.push('/');
+            }
+            if seg.bytes().any(|c| c.is_ascii_digit()) && seg != word {
+                push_masked(out, seg);
+            } else {
+                out.push_str(seg);
+            }
+        }
+    } else {
+        // Mixed word (`user42`, `req-7f3a`): mask its digit runs.
+        let mut in_digits = false;
+        for ch in word.chars() {
+            if ch.is_ascii_digit() {
+                if !in_digits {
+                    out.push_str("<num>");
+                }
+                in_digits = true;
+            } else {
+                in_digits = false;
+                out.push(ch);
+            }
+        }
+    }
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+fn is_ipv4(word: &str) -> bool {
+    let host = word.split(':').next().unwrap_or(word);
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exception::extract;
+
+    fn fp(text: &str, lang: Language) -> u64 {
+        let exc = extract(text, Some(lang)).expect("an exception");
+        of_exception(&exc)
+    }
+
+    const JAVA: &str = "java.lang.IllegalStateException: order 42 missing\n\
+        \tat com.acme.billing.PaymentService.lambda$charge$3(PaymentService.java:88)\n\
+        \tat com.acme.billing.PaymentService$1.run(PaymentService.java:120)\n\
+        \tat com.acme.billing.PaymentService$$EnhancerBySpringCGLIB$$4f2a1b.charge(<generated>)\n\
+        \tat java.base/java.lang.Thread.run(Thread.java:833)";
+
+    #[test]
+    fn java_line_numbers_lambda_numbers_and_proxies_do_not_change_it() {
+        let other = JAVA
+            .replace(":88)", ":91)")
+            .replace("lambda$charge$3", "lambda$charge$7")
+            .replace("PaymentService$1", "PaymentService$2")
+            .replace("4f2a1b", "99ccee")
+            .replace("order 42", "order 43")
+            .replace(":833)", ":1589)");
+        assert_eq!(fp(JAVA, Language::Java), fp(&other, Language::Java));
+    }
+
+    #[test]
+    fn another_type_or_top_application_frame_changes_it() {
+        let other_type = JAVA.replace("IllegalStateException", "IllegalArgumentException");
+        assert_ne!(fp(JAVA, Language::Java), fp(&other_type, Language::Java));
+        let other_frame = JAVA.replace("lambda$charge$3", "lambda$refund$3");
+        assert_ne!(fp(JAVA, Language::Java), fp(&other_frame, Language::Java));
+    }
+
+    #[test]
+    fn runtime_frames_are_skipped() {
+        // Only the java.* frame differs: it is not an application frame.
+        let other = JAVA.replace("java.lang.Thread.run", "java.lang.Thread.runWith");
+        assert_eq!(fp(JAVA, Language::Java), fp(&other, Language::Java));
+    }
+
+    const GO: &str = "panic: runtime error: index out of range [3] with length 3\n\n\
+        goroutine 7 [running]:\n\
+        main.(*Server).handle.func1(0xc000010000)\n\
+        \t/app/server.go:41 +0x1d\n\
+        main.(*Server).handle(0xc000010000, 0x3)\n\
+        \t/app/server.go:38 +0x85\n\
+        created by main.main\n\
+        \t/app/main.go:12 +0x6f";
+
+    #[test]
+    fn go_addresses_goroutine_ids_and_func_numbers_do_not_change_it() {
+        let other = GO
+            .replace("goroutine 7", "goroutine 1234")
+            .replace("0xc000010000", "0xc0000a2000")
+            .replace("+0x1d", "+0x2f")
+            .replace("func1", "func2")
+            .replace(":41", ":44");
+        assert_eq!(fp(GO, Language::Go), fp(&other, Language::Go));
+        let other_fn = GO.replace("(*Server).handle(", "(*Server).serve(");
+        assert_ne!(fp(GO, Language::Go), fp(&other_fn, Language::Go));
+    }
+
+    #[test]
+    fn dotnet_state_machines_and_python_addresses_are_masked() {
+        assert_eq!(
+            normalize_symbol("App.Orders.<PlaceOrder>d__12"),
+            normalize_symbol("App.Orders.<PlaceOrder>d__3")
+        );
+        assert_eq!(
+            normalize_symbol("App.Orders.<PlaceOrder>d__12"),
+            "App.Orders.PlaceOrder"
+        );
+        assert_eq!(
+            normalize_symbol("Dictionary`2[System.String,System.Int32]"),
+            "Dictionary"
+        );
+        assert_eq!(normalize_symbol("block (2 levels) in call"), "call");
+        let py =
+            "Traceback (most recent call last):\n  File \"/app/jobs.py\", line 9, in run\n    \
+            handler(<Job object at 0x7f3a2b1c>)\nKeyError: 'user-481'";
+        let py2 = py
+            .replace("0x7f3a2b1c", "0x7f00aa11")
+            .replace("line 9", "line 12");
+        assert_eq!(fp(py, Language::Python), fp(&py2, Language::Python));
+    }
+
+    #[test]
+    fn templates_mask_variable_parts() {
+        assert_eq!(
+            template("user 123 not found"),
+            template("user 456 not found")
+        );
+        assert_eq!(template("user 123 not found"), "user <num> not found");
+        assert_eq!(
+            template("request 3f2b8c1e-9a7d-4c1e-8f00-2b3c4d5e6f70 from 10.1.2.3:8080 failed"),
+            "request <uuid> from <ip> failed"
+        );
+        assert_eq!(
+            template("mail to bob@example.com bounced: 'quota exceeded'"),
+            "mail to <email> bounced: '*'"
+        );
+        assert_eq!(
+            template("object deadbeef0042 locked"),
+            "object <hex> locked"
+        );
+        assert_eq!(template("don't retry"), "don't retry");
+        assert_ne!(template("user 1 not found"), template("order 1 not found"));
+    }
+
+    #[test]
+    fn message_fingerprints_separate_services() {
+        assert_eq!(
+            of_message("billing", "timeout after 30s"),
+            of_message("billing", "timeout after 45s")
+        );
+        assert_ne!(
+            of_message("billing", "timeout after 30s"),
+            of_message("search", "timeout after 30s")
+        );
+    }
 }

@@ -688,7 +688,11 @@ fn phase_after_frame(frame: StrongFrame, current: Phase, r: &[u8]) -> Phase {
 
 /// The language of an `at ...` frame: the group's when it is one that prints such frames,
 /// else a guess from the frame's file.
-fn at_frame_language(r: &[u8], current: Option<Language>, langs: LanguageSet) -> Option<Language> {
+pub(crate) fn at_frame_language(
+    r: &[u8],
+    current: Option<Language>,
+    langs: LanguageSet,
+) -> Option<Language> {
     use Language::*;
     if let Some(l) = current {
         if matches!(l, Java | Node | Dotnet | Rust) && langs.contains(l) {
@@ -711,6 +715,7 @@ fn at_frame_language(r: &[u8], current: Option<Language>, langs: LanguageSet) ->
         || contains(r, b"node:")
         || contains(r, b"<anonymous>")
         || contains(r, b"(native)")
+        || ends_with_line_and_column(r)
     {
         Node
     } else {
@@ -722,6 +727,17 @@ fn at_frame_language(r: &[u8], current: Option<Language>, langs: LanguageSet) ->
     [Java, Node, Dotnet]
         .into_iter()
         .find(|l| langs.contains(*l))
+}
+
+/// `...:22:11)` or `...:22:11`: a Node location (Java prints only a line).
+fn ends_with_line_and_column(r: &[u8]) -> bool {
+    let r = r.strip_suffix(b")").unwrap_or(r);
+    let col = r.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    let Some(rest) = r[..r.len() - col].strip_suffix(b":") else {
+        return false;
+    };
+    let line = rest.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    col > 0 && line > 0 && rest[..rest.len() - line].ends_with(b":")
 }
 
 /// A line that begins a trace.
@@ -1110,6 +1126,13 @@ fn rails_line(b: &[u8]) -> Option<RailsLine<'_>> {
         key: key.finish(),
         payload,
     })
+}
+
+/// The payload of a Rails logger line (`F, [...] FATAL -- : [tag] payload`), if it is one.
+pub(crate) fn rails_payload(line: &str) -> Option<&str> {
+    let r = rails_line(line.as_bytes())?;
+    let start = line.len() - r.payload.len();
+    line.get(start..)
 }
 
 fn rails_stage_of(payload: &[u8]) -> (RailsStage, bool) {
