@@ -889,3 +889,172 @@ fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         trace_start,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(text: &str, hint: Option<Language>) -> ExceptionInfo {
+        extract(text, hint).unwrap_or_else(|| panic!("no exception in {text:?}"))
+    }
+
+    #[test]
+    fn java_chain_reports_the_first_exception_and_its_frames() {
+        let text = "2026-11-20 10:00:00 ERROR c.a.Billing - charge failed\n\
+            java.lang.IllegalStateException: charge failed\n\
+            \tat com.acme.Billing.charge(Billing.java:42)\n\
+            \tat java.base/java.lang.Thread.run(Thread.java:833)\n\
+            Caused by: java.net.SocketTimeoutException: Read timed out\n\
+            \tat java.net.SocketInputStream.read(SocketInputStream.java:1)\n\
+            \t... 2 more";
+        let e = get(text, Some(Language::Java));
+        assert_eq!(e.kind, "java.lang.IllegalStateException");
+        assert_eq!(e.message, "charge failed");
+        assert_eq!(e.frames.len(), 2);
+        assert_eq!(e.frames[0].module.as_deref(), Some("com.acme.Billing"));
+        assert_eq!(e.frames[0].function, "charge");
+        assert_eq!(e.frames[0].file.as_deref(), Some("Billing.java"));
+        assert_eq!(e.frames[0].line, Some(42));
+        assert_eq!(e.frames[1].module.as_deref(), Some("java.lang.Thread"));
+        assert!(text[e.trace_start..].starts_with("java.lang.IllegalStateException"));
+    }
+
+    #[test]
+    fn exception_in_thread_and_multi_line_messages() {
+        let e = get(
+            "Exception in thread \"main\" java.sql.SQLException: refused:\nORA-12521, listener\n    at oracle.jdbc.T4C.logon(T4C.java:698)",
+            Some(Language::Java),
+        );
+        assert_eq!(e.kind, "java.sql.SQLException");
+        assert_eq!(e.message, "refused:\nORA-12521, listener");
+        assert_eq!(e.frames.len(), 1);
+    }
+
+    #[test]
+    fn python_chain_reports_the_first_traceback() {
+        let text = "Traceback (most recent call last):\n  File \"/app/db.py\", line 7, in load\n    open(p)\n\
+            FileNotFoundError: [Errno 2] No such file\n\nDuring handling of the above exception, another exception occurred:\n\n\
+            Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\nRuntimeError: boom";
+        let e = get(text, Some(Language::Python));
+        assert_eq!(e.kind, "FileNotFoundError");
+        assert_eq!(e.message, "[Errno 2] No such file");
+        assert_eq!(e.frames.len(), 1);
+        assert_eq!(e.frames[0].function, "load");
+        assert_eq!(e.frames[0].module.as_deref(), Some("db"));
+        assert_eq!(e.frames[0].line, Some(7));
+    }
+
+    #[test]
+    fn python_modules_come_from_site_packages_paths() {
+        assert_eq!(
+            python_module("/usr/lib/python3.11/site-packages/requests/adapters.py"),
+            "requests.adapters"
+        );
+        assert_eq!(
+            python_module("/usr/lib/python3.10/http/client.py"),
+            "http.client"
+        );
+    }
+
+    #[test]
+    fn dotnet_outer_exception_and_inner_frames() {
+        let text = "System.InvalidOperationException: outer ---> System.IO.IOException: inner\n   \
+            at Shop.Store.Read() in /src/Store.cs:line 33\n   \
+            --- End of inner exception stack trace ---\n   \
+            at Shop.Program.Main(String[] args) in /src/Program.cs:line 11";
+        let e = get(text, Some(Language::Dotnet));
+        assert_eq!(e.kind, "System.InvalidOperationException");
+        assert_eq!(e.message, "outer");
+        assert_eq!(e.frames.len(), 1);
+        assert_eq!(e.frames[0].module.as_deref(), Some("Shop.Store"));
+        assert_eq!(e.frames[0].function, "Read");
+        assert_eq!(e.frames[0].file.as_deref(), Some("/src/Store.cs"));
+        assert_eq!(e.frames[0].line, Some(33));
+    }
+
+    #[test]
+    fn a_bare_node_stack_from_a_json_field_is_recognized() {
+        let e = get(
+            "TypeError: Cannot read properties of undefined (reading 'id')\n    at getUser (/app/src/users.js:14:22)\n    at async /app/src/routes.js:9:5",
+            None,
+        );
+        assert_eq!(e.language, Some(Language::Node));
+        assert_eq!(e.kind, "TypeError");
+        assert_eq!(e.frames[0].function, "getUser");
+        assert_eq!(e.frames[0].file.as_deref(), Some("/app/src/users.js"));
+        assert_eq!(e.frames[0].line, Some(14));
+        assert_eq!(e.frames[1].function, "<anonymous>");
+    }
+
+    #[test]
+    fn go_panic_frames_of_the_first_goroutine() {
+        let text = "panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\n\
+            main.(*Cache).Put(...)\n\t/app/cache.go:12\nmain.main()\n\t/app/main.go:8 +0x1d\n\n\
+            goroutine 2 [sleep]:\nruntime.gopark(0x0)\n\t/usr/local/go/src/runtime/proc.go:1 +0x1";
+        let e = get(text, None);
+        assert_eq!(e.language, Some(Language::Go));
+        assert_eq!(
+            (e.kind.as_str(), e.message.as_str()),
+            ("panic", "assignment to entry in nil map")
+        );
+        assert_eq!(e.frames.len(), 2);
+        assert_eq!(e.frames[0].module.as_deref(), Some("main"));
+        assert_eq!(e.frames[0].function, "(*Cache).Put");
+        assert_eq!(e.frames[0].file.as_deref(), Some("/app/cache.go"));
+        assert_eq!(e.frames[0].line, Some(12));
+    }
+
+    #[test]
+    fn ruby_php_rust_and_dart() {
+        let rb = get(
+            "app.rb:6:in `divide': divided by 0 (ZeroDivisionError)\n\tfrom app.rb:9:in `<main>'",
+            Some(Language::Ruby),
+        );
+        assert_eq!(
+            (rb.kind.as_str(), rb.message.as_str()),
+            ("ZeroDivisionError", "divided by 0")
+        );
+        assert_eq!(rb.frames[0].function, "divide");
+        assert_eq!(rb.frames[1].function, "<main>");
+
+        let php = get(
+            "PHP Fatal error:  Uncaught InvalidArgumentException: bad id in /app/src/Repo.php:20\nStack trace:\n\
+             #0 /app/src/Ctl.php(8): App\\Repo->find('x')\n#1 {main}\n  thrown in /app/src/Repo.php on line 20",
+            Some(Language::Php),
+        );
+        assert_eq!(
+            (php.kind.as_str(), php.message.as_str()),
+            ("InvalidArgumentException", "bad id")
+        );
+        assert_eq!(php.frames[0].module.as_deref(), Some("App\\Repo"));
+        assert_eq!(php.frames[0].function, "find");
+        assert_eq!(php.frames[0].line, Some(8));
+
+        let rs = get(
+            "thread 'main' panicked at src/main.rs:2:5:\nindex out of bounds\nstack backtrace:\n   \
+             0: app::load::h0123456789abcdef\n             at ./src/main.rs:2:5",
+            Some(Language::Rust),
+        );
+        assert_eq!(
+            (rs.kind.as_str(), rs.message.as_str()),
+            ("panic", "index out of bounds")
+        );
+        assert_eq!(rs.frames[0].module.as_deref(), Some("app"));
+        assert_eq!(rs.frames[0].function, "load");
+        assert_eq!(rs.frames[0].line, Some(2));
+
+        let dart = get(
+            "Unhandled exception:\nInstance of 'MyError'\n#0      main (file:///app/bin/main.dart:15:20)",
+            Some(Language::Dart),
+        );
+        assert_eq!(dart.kind, "MyError");
+        assert_eq!(dart.frames[0].function, "main");
+        assert_eq!(dart.frames[0].line, Some(15));
+    }
+
+    #[test]
+    fn text_without_a_trace_gives_nothing() {
+        assert_eq!(extract("user 42 logged in", None), None);
+        assert_eq!(extract("", None), None);
+    }
+}

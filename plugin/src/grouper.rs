@@ -568,7 +568,8 @@ fn decide<M>(held: &Held<M>, b: &[u8], ctx: &GroupContext) -> Decision {
         }
         Phase::RustHead { loose } => {
             if r.starts_with(b"note: ") {
-                cont(held.phase, None, false)
+                // The message is over once the runtime's notes begin.
+                cont(Phase::RustBacktrace, None, false)
             } else if r.starts_with(b"stack backtrace:") || (ind > 0 && rust_frame_index(r)) {
                 cont(Phase::RustBacktrace, None, true)
             } else if loose < MAX_RUST_MESSAGE_LINES {
@@ -578,7 +579,10 @@ fn decide<M>(held: &Held<M>, b: &[u8], ctx: &GroupContext) -> Decision {
             }
         }
         Phase::RustBacktrace => {
-            if (ind > 0 && rust_frame_index(r)) || r.starts_with(b"note: ") {
+            if (ind > 0 && rust_frame_index(r))
+                || r.starts_with(b"note: ")
+                || r.starts_with(b"stack backtrace:")
+            {
                 cont(Phase::RustBacktrace, None, true)
             } else {
                 brk
@@ -1222,4 +1226,278 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> GroupContext {
+        GroupContext {
+            max_lines: 500,
+            max_bytes: 64 * 1024,
+            languages: LanguageSet::all(),
+            header: HeaderParser::default(),
+        }
+    }
+
+    /// Groups `text`'s lines; each group as (its text, its kind, the index of its first line).
+    fn groups_with(text: &str, ctx: &GroupContext) -> Vec<(String, GroupKind, usize)> {
+        let mut g = TraceGrouper::new();
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            g.push(line, i, ctx);
+            while let Some(done) = g.pop_completed() {
+                out.push((done.text, done.kind, done.first));
+            }
+        }
+        g.flush();
+        while let Some(done) = g.pop_completed() {
+            out.push((done.text, done.kind, done.first));
+        }
+        out
+    }
+
+    fn groups(text: &str) -> Vec<(String, GroupKind, usize)> {
+        groups_with(text, &ctx())
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        groups(text).into_iter().map(|(t, _, _)| t).collect()
+    }
+
+    #[test]
+    fn rust_panic_with_backtrace_is_one_group() {
+        let trace = "thread 'main' panicked at src/main.rs:2:5:\n\
+            called `Option::unwrap()` on a `None` value\n\
+            stack backtrace:\n   \
+            0: rust_begin_unwind\n             \
+            at /rustc/abc/library/std/src/panicking.rs:645:5\n   \
+            1: app::main\n             \
+            at ./src/main.rs:2:5\n\
+            note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.";
+        let input = format!("{trace}\n2026-11-20 10:00:01 INFO restarting");
+        let got = groups(&input);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, trace);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Rust));
+    }
+
+    #[test]
+    fn rust_panic_without_backtrace_keeps_its_note() {
+        let trace = "thread 'tokio-runtime-worker' panicked at src/db.rs:40:9:\n\
+            pool exhausted\n\
+            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+        let got = texts(&format!("{trace}\nlistening on 0.0.0.0:80"));
+        assert_eq!(
+            got,
+            vec![trace.to_string(), "listening on 0.0.0.0:80".into()]
+        );
+    }
+
+    #[test]
+    fn php_fatal_error_with_error_log_prefix() {
+        let trace = "[20-Nov-2026 10:00:00 UTC] PHP Fatal error:  Uncaught RuntimeException: no db in /var/www/src/Db.php:12\n\
+            Stack trace:\n\
+            #0 /var/www/src/App.php(30): Db->connect()\n\
+            #1 {main}\n  \
+            thrown in /var/www/src/Db.php on line 12";
+        let got = groups(&format!(
+            "{trace}\n[20-Nov-2026 10:00:01 UTC] PHP Notice:  x"
+        ));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, trace);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Php));
+    }
+
+    #[test]
+    fn dart_async_trace() {
+        let trace = "Unhandled exception:\n\
+            FormatException: Invalid radix-10 number (at character 1)\n\
+            #0      int._throwFormatException (dart:core-patch/integers_patch.dart:111:5)\n\
+            #1      main (file:///app/bin/main.dart:4:7)\n\
+            <asynchronous suspension>\n\
+            #2      _delayEntrypointInvocation.<anonymous closure> (dart:isolate-patch/isolate_patch.dart:295:33)";
+        let got = groups(&format!("{trace}\nserver stopped"));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, trace);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Dart));
+    }
+
+    #[test]
+    fn aspnet_console_error_with_exception() {
+        let event = "fail: Microsoft.AspNetCore.Server.Kestrel[13]\n      \
+            Connection id \"0HMD3\", Request id \"0HMD3:00000001\": An unhandled exception was thrown by the application.\n      \
+            System.InvalidOperationException: boom\n         \
+            at Shop.Api.OrdersController.Get() in /src/OrdersController.cs:line 20\n         \
+            at lambda_method(Closure, Object, Object[])";
+        let input = format!(
+            "{event}\ninfo: Microsoft.Hosting.Lifetime[0]\n      Application is shutting down..."
+        );
+        let got = groups(&input);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, event);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Dotnet));
+        assert_eq!(got[1].1, GroupKind::Plain);
+    }
+
+    #[test]
+    fn a_json_line_between_traces_stands_alone() {
+        let input = "java.lang.IllegalStateException: a\n\tat com.acme.A.run(A.java:1)\n\
+            {\"level\":\"error\",\"msg\":\"x\"}\n\
+            \tat com.acme.B.run(B.java:2)\n\
+            Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in <module>\nValueError: b";
+        let got = groups(input);
+        let kinds: Vec<GroupKind> = got.iter().map(|g| g.1).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                GroupKind::Trace(Language::Java),
+                GroupKind::Json,
+                GroupKind::Plain,
+                GroupKind::Trace(Language::Python)
+            ],
+            "{got:?}"
+        );
+        assert_eq!(got[1].0, "{\"level\":\"error\",\"msg\":\"x\"}");
+    }
+
+    #[test]
+    fn a_header_takes_the_trace_that_follows_it_but_a_plain_line_does_not() {
+        let got = texts(
+            "2026-11-20 10:00:00.123 ERROR [billing] charge failed\n\
+             Traceback (most recent call last):\n  File \"/app/pay.py\", line 3, in charge\nKeyError: 'card'\n\
+             nothing special here\n\
+             Traceback (most recent call last):\n  File \"/app/pay.py\", line 3, in charge\nKeyError: 'card'",
+        );
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].starts_with("2026-11-20") && got[0].ends_with("KeyError: 'card'"));
+        assert_eq!(got[1], "nothing special here");
+    }
+
+    #[test]
+    fn trailing_blank_lines_leave_as_their_own_groups() {
+        let got = groups("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\n\n\nlisten failed");
+        let t: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+        assert_eq!(
+            t,
+            vec![
+                "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d",
+                "",
+                "",
+                "listen failed"
+            ]
+        );
+        // Each blank line keeps its own meta (here: its line index).
+        assert_eq!(got[1].2, 5);
+        assert_eq!(got[2].2, 6);
+    }
+
+    #[test]
+    fn disabled_languages_are_plain_lines() {
+        let mut c = ctx();
+        c.languages = LanguageSet::parse_list("java").unwrap_or_default();
+        let got = groups_with(
+            "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in <module>\nValueError: b",
+            &c,
+        );
+        assert!(got.len() > 1, "{got:?}");
+        assert!(got.iter().all(|g| !matches!(g.1, GroupKind::Trace(_))));
+        let java = groups_with("java.lang.Error: x\n\tat a.B.c(B.java:1)", &c);
+        assert_eq!(java.len(), 1);
+    }
+
+    #[test]
+    fn rails_fatal_lines_group_by_their_prefix() {
+        let p = "F, [2026-11-20T10:00:00.123456 #1] FATAL -- : [req-1]";
+        let event = format!(
+            "{p}   \n{p} ActionController::RoutingError (No route matches [GET] \"/x\"):\n{p}   \n\
+             {p} actionpack (7.0.4) lib/action_dispatch/middleware/debug_exceptions.rb:28:in `call'\n\
+             {p} railties (7.0.4) lib/rails/rack/logger.rb:40:in `call_app'"
+        );
+        let input = format!(
+            "{event}\nI, [2026-11-20T10:00:01.000000 #1]  INFO -- : [req-2] Started GET \"/\""
+        );
+        let got = groups(&input);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, event);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Ruby));
+    }
+
+    #[test]
+    fn dotnet_unhandled_exception_and_node_props() {
+        let dotnet = "Unhandled exception. System.IO.FileNotFoundException: Could not find file '/data/x'.\n   \
+            at System.IO.FileStream.ValidateFileHandle(SafeFileHandle fileHandle)\n   \
+            at Shop.Program.Main(String[] args) in /src/Program.cs:line 9";
+        let got = groups(dotnet);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Dotnet));
+
+        let node = "Error: connect ECONNREFUSED 127.0.0.1:5432\n    \
+            at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {\n  \
+            errno: -111,\n  code: 'ECONNREFUSED'\n}";
+        let got = groups(&format!("{node}\nserver listening"));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, node);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Node));
+    }
+
+    #[test]
+    fn max_lines_splits_a_trace_without_losing_lines() {
+        let mut c = ctx();
+        c.max_lines = 3;
+        let mut g = TraceGrouper::new();
+        let lines = [
+            "java.lang.Error: x",
+            "\tat a.B.c(B.java:1)",
+            "\tat a.B.d(B.java:2)",
+            "\tat a.B.e(B.java:3)",
+            "\tat a.B.f(B.java:4)",
+        ];
+        for l in lines {
+            g.push(l, (), &c);
+        }
+        g.flush();
+        let first = g.pop_completed().expect("first part");
+        let second = g.pop_completed().expect("second part");
+        assert!(g.pop_completed().is_none());
+        assert_eq!(first.line_count, 3);
+        assert!(first.truncated && !first.continued);
+        assert_eq!(second.text, "\tat a.B.e(B.java:3)\n\tat a.B.f(B.java:4)");
+        assert!(second.continued);
+        assert_eq!(second.kind, GroupKind::Trace(Language::Java));
+    }
+
+    #[test]
+    fn max_bytes_cuts_an_oversized_line_at_a_char_boundary() {
+        let mut c = ctx();
+        c.max_bytes = 10;
+        let mut g = TraceGrouper::new();
+        g.push("abcdefgh€-rest", (), &c); // '€' spans bytes 8..11: the cut at 10 lands inside
+        g.push("short", (), &c);
+        let cut = g.pop_completed().expect("the long line");
+        assert_eq!(cut.text, "abcdefgh");
+        assert_eq!(cut.cut_bytes, "abcdefgh€-rest".len() - 8);
+        assert!(cut.truncated);
+        assert!(g.held_bytes() <= c.max_bytes);
+    }
+
+    #[test]
+    fn max_bytes_splits_a_group() {
+        let mut c = ctx();
+        c.max_bytes = 40;
+        let got = groups_with(
+            "java.lang.Error: x\n\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)",
+            &c,
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.iter().all(|g| g.0.len() <= 40));
+    }
+
+    #[test]
+    fn ordinary_words_ending_in_panic_or_error_start_nothing() {
+        let got =
+            texts("It sounds tympanic: a word\nERROR: disk full\nretrying\nerror=denied code=5");
+        assert_eq!(got.len(), 4, "{got:?}");
+    }
 }

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cali_plugin::grouper::{GroupContext, TraceGrouper};
+use cali_plugin::exception;
+use cali_plugin::grouper::{GroupContext, GroupKind, TraceGrouper};
 use cali_plugin::header::HeaderParser;
 use cali_plugin::language::LanguageSet;
 
@@ -123,7 +124,15 @@ fn group(lines: Vec<Logical>) -> Vec<Vec<usize>> {
         while let Some(done) = g.pop_completed() {
             let mut covered: Vec<usize> = sets.drain(..done.line_count).flatten().collect();
             covered.sort_unstable();
-            let _ = stream;
+            if let GroupKind::Trace(lang) = done.kind {
+                // Every trace the grouper finds must yield its exception.
+                let exc = exception::extract(&done.text, Some(lang));
+                assert!(
+                    exc.as_ref().is_some_and(|e| !e.kind.is_empty()),
+                    "{stream}: no exception read from {:?}",
+                    done.text
+                );
+            }
             groups.push(covered);
         }
     };
