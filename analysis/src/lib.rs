@@ -2,7 +2,14 @@
 //! knows the `Analyzer` seam below; redaction, retrieval, the LLM client and the offline
 //! analyst live behind it.
 
+pub mod analyst;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod llm;
+pub mod metrics;
 pub mod redact;
+pub mod retrieved;
 pub mod seam;
 
 pub use seam::{Analysis, Analyzer, Frame, IncidentInput, Related, SampleEvent, TrivialAnalyzer};
