@@ -836,14 +836,14 @@ fn k8s_object<'a>(docs: &'a [(PathBuf, Vec<Value>)], kind: &str, name: &str) -> 
 fn k8s_manifests_parse_and_are_kubernetes_objects() {
     let Some(docs) = k8s_yaml() else { return };
     assert!(docs.len() >= 5, "manifests found: {}", docs.len());
-    for (path, documents) in &docs {
-        let is_values = path
+    // Chart.yaml, values.yaml and kustomization.yaml are configuration, not objects.
+    let objects = docs.iter().filter(|(path, _)| {
+        !path
             .file_name()
-            .is_some_and(|n| n == "values.yaml" || n == "Chart.yaml");
+            .is_some_and(|n| n == "values.yaml" || n == "Chart.yaml" || n == "kustomization.yaml")
+    });
+    for (path, documents) in objects {
         for doc in documents.iter().filter(|d| !d.is_null()) {
-            if is_values || path.file_name().is_some_and(|n| n == "kustomization.yaml") {
-                continue;
-            }
             for field in ["apiVersion", "kind"] {
                 assert!(
                     doc[field].is_string(),
