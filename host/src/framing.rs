@@ -61,11 +61,13 @@ impl Framer {
         }
     }
 
-    /// Takes one input line (without its '\n'); returns a record payload when one is complete.
-    pub fn push_line(&mut self, line: &[u8]) -> Option<Framed> {
+    /// Takes one input line (without its '\n'); returns the record payloads it completes:
+    /// usually none or one. A line the framing does not recognise first flushes every
+    /// pending partial (as Fluent Bit's docker/cri parsers do), then passes as it is.
+    pub fn push_line(&mut self, line: &[u8]) -> Vec<Framed> {
         self.line_number += 1;
         let number = self.line_number;
-        match self.framing {
+        let joined = match self.framing {
             Framing::Raw => Some(Framed {
                 log: line.to_vec(),
                 stream: "stdout".into(),
@@ -76,16 +78,25 @@ impl Framer {
                 Some((time, stream, partial, text)) => {
                     self.join(stream, Some(time), text, partial, number)
                 }
-                None => Some(unframed(line, number)),
+                None => {
+                    let mut out = self.finish();
+                    out.push(unframed(line, number));
+                    return out;
+                }
             },
             Framing::Docker => match parse_docker(line) {
                 Some((time, stream, log)) => {
                     let partial = !log.ends_with('\n');
                     self.join(&stream, time, log.as_bytes(), partial, number)
                 }
-                None => Some(unframed(line, number)),
+                None => {
+                    let mut out = self.finish();
+                    out.push(unframed(line, number));
+                    return out;
+                }
             },
-        }
+        };
+        joined.into_iter().collect()
     }
 
     fn join(
@@ -118,7 +129,8 @@ impl Framer {
         })
     }
 
-    /// End of input: partials that never got their final part leave as they are.
+    /// End of input (or an unframed line): partials that never got their final part leave
+    /// as they are.
     pub fn finish(&mut self) -> Vec<Framed> {
         let mut out = Vec::new();
         for stream in std::mem::take(&mut self.order) {
@@ -288,21 +300,36 @@ mod tests {
         let first = br#"{"log":"aa\n","stream":"stderr","time":"2021-02-01T16:45:03.01231z"}"#;
         let part = br#"{"log":"bb","stream":"stdout","time":"2021-02-01T16:45:03.01232z"}"#;
         let end = br#"{"log":"cc\n","stream":"stdout","time":"2021-02-01T16:45:03.01233z"}"#;
-        let out = framer.push_line(first).unwrap();
+        let out = framer.push_line(first).remove(0);
         assert_eq!(
             (out.log.as_slice(), out.stream.as_str()),
             (&b"aa\n"[..], "stderr")
         );
-        assert_eq!(framer.push_line(part), None);
-        let out = framer.push_line(end).unwrap();
+        assert_eq!(framer.push_line(part), vec![]);
+        let out = framer.push_line(end).remove(0);
         assert_eq!(out.log, b"bbcc\n");
         assert_eq!(out.lines, vec![2, 3]);
     }
 
     #[test]
+    fn unframed_line_flushes_pending_partials_first() {
+        let mut framer = Framer::new(Framing::Docker);
+        let part = br#"{"log":"dd","stream":"stderr","time":"2021-02-01T16:45:03.01233z"}"#;
+        assert_eq!(framer.push_line(part), vec![]);
+        let out = framer.push_line(b"plain text line");
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            (out[0].log.as_slice(), out[0].stream.as_str()),
+            (&b"dd"[..], "stderr")
+        );
+        assert_eq!(out[1].log, b"plain text line");
+        assert_eq!(out[1].lines, vec![2]);
+    }
+
+    #[test]
     fn raw_lines_are_stdout_records() {
         let mut framer = Framer::new(Framing::Raw);
-        let out = framer.push_line(b"hello").unwrap();
+        let out = framer.push_line(b"hello").remove(0);
         assert_eq!(
             (out.log.as_slice(), out.stream.as_str(), out.lines),
             (&b"hello"[..], "stdout", vec![1])

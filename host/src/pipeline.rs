@@ -105,7 +105,7 @@ impl Pipeline {
         self.summary.lines += 1;
         self.filter.advance_ms(self.options.line_ms);
         self.send_due_ticks(emit)?;
-        if let Some(framed) = self.framer.push_line(line) {
+        for framed in self.framer.push_line(line) {
             self.send_record(framed, emit)?;
         }
         Ok(())
