@@ -278,12 +278,15 @@ mod tests {
         let t = "2019-05-07T18:57:50.904275087+00:00";
         assert_eq!(
             framer.push_line(format!("{t} stdout P a ").as_bytes()),
-            None
+            vec![]
         );
-        assert_eq!(framer.push_line(format!("{t} stderr P x").as_bytes()), None);
+        assert_eq!(
+            framer.push_line(format!("{t} stderr P x").as_bytes()),
+            vec![]
+        );
         let out = framer
             .push_line(format!("{t} stdout F b").as_bytes())
-            .unwrap();
+            .remove(0);
         assert_eq!(out.log, b"a b");
         assert_eq!(out.stream, "stdout");
         assert_eq!(out.lines, vec![1, 3]);

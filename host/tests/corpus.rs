@@ -134,7 +134,7 @@ fn run_case(
         for violation in schema.violations(event) {
             problems.push(format!("schema: {violation}"));
         }
-        if event["tag"] != Value::from(tag.as_str()) {
+        if event["tag"].as_str() != Some(tag.as_str()) {
             problems.push(format!(
                 "event tag {} is not the stream's {tag}",
                 event["tag"]
