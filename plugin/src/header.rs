@@ -40,20 +40,24 @@ impl Level {
         Self::from_name(word).map(|(level, _)| level)
     }
 
-    /// Numeric levels: syslog severities 0-7 and bunyan/pino levels 10-60.
     fn from_number(digits: &str) -> Option<Level> {
-        Some(match digits {
-            "0" | "1" | "2" => Level::Fatal,
-            "3" => Level::Error,
-            "4" => Level::Warn,
-            "5" | "6" => Level::Info,
-            "7" => Level::Debug,
-            "10" => Level::Trace,
-            "20" => Level::Debug,
-            "30" => Level::Info,
-            "40" => Level::Warn,
-            "50" => Level::Error,
-            "60" => Level::Fatal,
+        Self::from_code(digits.parse().ok()?)
+    }
+
+    /// Numeric levels: syslog severities 0-7 and bunyan/pino levels 10-60.
+    fn from_code(code: u32) -> Option<Level> {
+        Some(match code {
+            0..=2 => Level::Fatal,
+            3 => Level::Error,
+            4 => Level::Warn,
+            5 | 6 => Level::Info,
+            7 => Level::Debug,
+            10 => Level::Trace,
+            20 => Level::Debug,
+            30 => Level::Info,
+            40 => Level::Warn,
+            50 => Level::Error,
+            60 => Level::Fatal,
             _ => return None,
         })
     }
@@ -173,16 +177,15 @@ impl HeaderParser {
         if trimmed.starts_with('{') && parse_json(line, reference, &mut h) {
             return h;
         }
-        let b = line.as_bytes();
         let message_start = match self.custom_header(line, reference, &mut h) {
             Some(p) => Some(p),
             None => builtin_header(line, reference, &mut h),
         };
         match message_start {
             Some(MESSAGE_SET) => {}
-            Some(p) => h.message = Cow::Borrowed(line[p.min(b.len())..].trim_start()),
+            Some(p) => h.message = Cow::Borrowed(line[p.min(line.len())..].trim_start()),
             None => {
-                if let Some(ts) = timestamp_in_text(b, reference) {
+                if let Some(ts) = timestamp_in_text(line.as_bytes(), reference) {
                     h.timestamp = Some(ts);
                 }
             }
@@ -746,10 +749,12 @@ fn epoch(b: &[u8]) -> Option<Timestamp> {
 /// (`foo bar 13:45:30 2021-03-28`): the date's zone if it has one, else UTC.
 fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timestamp> {
     let window = &b[..b.len().min(DATE_WINDOW)];
-    let (date_pos, _) = find_date(window)?;
+    let date_pos = find_date(window)?;
     if let Some((parts, _)) = timestamp_at(b, date_pos) {
         return parts.resolve(reference);
     }
+    // A date without its own time: only a year-first date borrows a time from elsewhere
+    // in the window (`acb def 10:10:10 foo 2024-05-15`).
     let (y, p) = digits(b, date_pos, 4, 4)?;
     let (m, p) = digits(b, p + 1, 1, 2)?;
     let (d, _) = digits(b, p + 1, 1, 2)?;
@@ -846,21 +851,21 @@ fn date_near_start(b: &[u8]) -> bool {
     find_date(&b[..b.len().min(DATE_WINDOW)]).is_some()
 }
 
-/// The position of the first date-like token in `w` and whether it has a 4-digit year first.
-fn find_date(w: &[u8]) -> Option<(usize, bool)> {
+/// The position of the first date-like token in `w`.
+fn find_date(w: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < w.len() {
         let c = w[i];
         let word_start = i == 0 || !w[i - 1].is_ascii_alphanumeric();
         if c.is_ascii_digit() && (i == 0 || !w[i - 1].is_ascii_digit()) {
             if year_first_date(w, i) {
-                return Some((i, true));
+                return Some(i);
             }
             if word_start && (day_month_name_at(w, i).is_some() || day_first_date(w, i)) {
-                return Some((i, false));
+                return Some(i);
             }
         } else if c.is_ascii_uppercase() && word_start && month_name_day(w, i) {
-            return Some((i, false));
+            return Some(i);
         }
         i += 1;
     }
@@ -1517,7 +1522,7 @@ fn syslog_pri<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Op
     if !byte_is(b, p, b'>') || pri > 191 {
         return None;
     }
-    h.level = Level::from_number(&(pri % 8).to_string());
+    h.level = Level::from_code(pri % 8);
     let p = p + 1;
     if byte_is(b, p, b'1') && byte_is(b, p + 1, b' ') {
         let mut fields = [(0usize, 0usize); 5];
@@ -2597,6 +2602,75 @@ mod tests {
             "[20-Nov-2026 13:10:00 UTC] PHP Fatal error: x",
         ] {
             assert!(p.starts_event(line), "{line:?}");
+        }
+    }
+
+    /// Random lines built from header-ish pieces and stray bytes: parsing never panics,
+    /// and the message is always a part of the line (or a JSON/logfmt value).
+    #[test]
+    fn random_lines_never_panic() {
+        const PIECES: [&str; 40] = [
+            "2026-11-20",
+            "T",
+            " ",
+            "13:10:00",
+            ".123",
+            ",5",
+            "Z",
+            "+02:00",
+            "[",
+            "]",
+            "ERROR",
+            "info",
+            ":",
+            "-",
+            "---",
+            "|",
+            "c.a.Svc",
+            "main",
+            "\"",
+            "=",
+            "level=",
+            "msg=",
+            "trace_id=",
+            "{",
+            "}",
+            "<34>",
+            "1 ",
+            "Dec",
+            " 4",
+            "PM",
+            "é",
+            "ü",
+            "\\",
+            "#",
+            "E1120",
+            "F, [",
+            "127.0.0.1 - - ",
+            "20/Nov/2026:",
+            "\t",
+            "9/28/2022",
+        ];
+        let parser = HeaderParser::new(&["%d/%m/%Y %H:%M:%S", "%b %e %I:%M %p"]).unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..(next() % 12) {
+                line.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            let h = parser.parse(&line, reference());
+            let _ = parser.starts_event(&line);
+            assert!(
+                h.is_json || line.contains(h.message.as_ref()) || line.contains("msg="),
+                "{line:?} -> {:?}",
+                h.message
+            );
         }
     }
 
