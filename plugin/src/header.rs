@@ -1636,6 +1636,11 @@ fn level_only<'a>(line: &'a str, h: &mut Header<'a>) -> Option<usize> {
     }
     h.level = Some(level);
     if colon {
+        // `Error: Oops` (a JavaScript exception) and `panic: boom` (Go) are the event's
+        // own text, not a level tag in front of it: the message keeps them.
+        if !upper && (b[0].is_ascii_uppercase() || word == "panic") {
+            return Some(0);
+        }
         let rest = word_end + 1;
         // Python's default format: `LEVEL:logger:message`.
         if !byte_is(b, rest, b' ') {
@@ -2389,6 +2394,9 @@ mod tests {
             ("WARN  [main] a.B - slow", Level::Warn, "slow"),
             ("CRITICAL: down", Level::Fatal, "down"),
             ("fail: Microsoft.Hosting[3] x", Level::Error, "x"),
+            ("Error: Oops", Level::Error, "Error: Oops"),
+            ("Warning: low disk", Level::Warn, "Warning: low disk"),
+            ("panic: boom", Level::Fatal, "panic: boom"),
         ] {
             let h = parse(line);
             assert_eq!(h.timestamp, None, "{line}");

@@ -220,3 +220,50 @@ fn truncated_samples_never_panic() {
         }
     }
 }
+
+/// Over the multi-line corpus (raw cases), `starts_event` never fires on a line that
+/// continues an event: a false start there would split a stack trace.
+#[test]
+fn starts_event_never_fires_inside_corpus_events() {
+    let parser = HeaderParser::default();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/multiline");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    cases.sort();
+    let (mut checked, mut false_starts) = (0, Vec::new());
+    for path in cases {
+        let expected = path.with_extension("expected.json");
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&expected).expect("expected file"))
+                .expect("expected JSON");
+        if expected["format"] != "raw" {
+            continue;
+        }
+        let firsts: Vec<usize> = expected["event_line_ranges"]
+            .as_array()
+            .expect("event_line_ranges")
+            .iter()
+            .filter_map(|r| r.as_str()?.split([',', '-']).next()?.parse().ok())
+            .collect();
+        let text = std::fs::read_to_string(&path).expect("case file");
+        for (i, line) in text.lines().enumerate() {
+            if firsts.contains(&(i + 1)) {
+                continue;
+            }
+            checked += 1;
+            if parser.starts_event(line) {
+                false_starts.push(format!("{}:{}: {line}", path.display(), i + 1));
+            }
+        }
+    }
+    println!("continuation lines checked: {checked}");
+    assert!(checked > 300, "too few continuation lines: {checked}");
+    assert!(
+        false_starts.is_empty(),
+        "false starts:\n{}",
+        false_starts.join("\n")
+    );
+}
