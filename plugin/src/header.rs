@@ -1805,26 +1805,28 @@ fn field<'a>(
     message: &mut Option<Cow<'a, str>>,
 ) -> bool {
     match key {
-        "time" | "ts" | "timestamp" | "@timestamp" | "t" | "datetime" | "date" | "asctime" => {
+        "time" | "ts" | "timestamp" | "@timestamp" | "t" | "datetime" | "date" | "asctime"
+        | "@t" | "Timestamp" | "timeMillis" => {
             if h.timestamp.is_none() {
                 h.timestamp = timestamp_value(&value, reference);
             }
             true
         }
         "level" | "lvl" | "severity" | "levelname" | "log.level" | "loglevel" | "log_level"
-        | "level_name" | "LEVEL" | "Level" | "@l" => {
+        | "level_name" | "LEVEL" | "Level" | "@l" | "LogLevel" => {
             if h.level.is_none() {
                 h.level = Level::parse(&value);
             }
             true
         }
-        "msg" | "message" | "log" | "@m" | "@mt" | "MESSAGE" => {
+        "msg" | "message" | "log" | "@m" | "@mt" | "MESSAGE" | "Message" | "RenderedMessage" => {
             if message.is_none() {
                 *message = Some(value);
             }
             true
         }
-        "logger" | "logger_name" | "name" | "loggerName" | "log.logger" | "component" => {
+        "logger" | "logger_name" | "name" | "loggerName" | "log.logger" | "component"
+        | "Category" | "SourceContext" => {
             set(&mut h.logger, value);
             false
         }
@@ -1837,7 +1839,7 @@ fn field<'a>(
             false
         }
         "stack_trace" | "stacktrace" | "stack" | "exception" | "exc_info" | "error.stack"
-        | "err.stack" | "error.stack_trace" => {
+        | "err.stack" | "error.stack_trace" | "Exception" | "@x" => {
             set(&mut h.stack_trace, value);
             false
         }
@@ -2050,6 +2052,22 @@ fn nested<'a>(key: &str, raw: &'a str, reference: Timestamp, h: &mut Header<'a>)
             }
             if let Some(v) = get(&["span_id"]) {
                 set(&mut h.span_id, v);
+            }
+        }
+        // log4j2's JsonLayout: `instant: {epochSecond, nanoOfSecond}`, `thrown: {...}`.
+        "instant" => {
+            if let (Some(secs), None) = (get(&["epochSecond"]), h.timestamp) {
+                let nanos = get(&["nanoOfSecond"])
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if let (Ok(secs), true) = (secs.parse::<i64>(), nanos < 1_000_000_000) {
+                    h.timestamp = Some(Timestamp::new(secs, nanos));
+                }
+            }
+        }
+        "thrown" => {
+            if let Some(v) = get(&["extendedStackTrace"]) {
+                set(&mut h.stack_trace, v);
             }
         }
         "process" => {
@@ -2519,6 +2537,35 @@ mod tests {
             .stack_trace
             .as_deref()
             .is_some_and(|t| t.starts_with("Traceback")));
+    }
+
+    #[test]
+    fn json_dotnet_serilog_and_log4j2_names() {
+        let h = parse(
+            r#"{"Timestamp":"2026-11-20T13:10:00.1234567+00:00","LogLevel":"Error","Category":"Shop.Api","Message":"failed","Exception":"System.X: y"}"#,
+        );
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123456700Z");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(s(&h.logger), Some("Shop.Api"));
+        assert_eq!(h.message, "failed");
+        assert_eq!(s(&h.stack_trace), Some("System.X: y"));
+        let h = parse(
+            r#"{"@t":"2026-11-20T13:10:00Z","@l":"Warning","@mt":"slow {Ms}","SourceContext":"Shop.Db","@x":"trace"}"#,
+        );
+        assert_eq!(h.level, Some(Level::Warn));
+        assert_eq!(s(&h.logger), Some("Shop.Db"));
+        assert_eq!(s(&h.stack_trace), Some("trace"));
+        let h = parse(
+            r#"{"instant":{"epochSecond":1795180200,"nanoOfSecond":5000},"thread":"main","level":"ERROR","loggerName":"a.B","message":"m","thrown":{"name":"java.lang.X","extendedStackTrace":"java.lang.X: m\n\tat a.B.c(B.java:1)"}}"#,
+        );
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.000005Z");
+        assert_eq!(s(&h.logger), Some("a.B"));
+        assert_eq!(
+            s(&h.stack_trace),
+            Some("java.lang.X: m\n\tat a.B.c(B.java:1)")
+        );
+        let h = parse(r#"{"timeMillis":1795180200123,"level":"INFO","message":"m"}"#);
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
     }
 
     #[test]
