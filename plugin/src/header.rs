@@ -747,10 +747,24 @@ fn epoch(b: &[u8]) -> Option<Timestamp> {
 
 /// A date and a time anywhere in the first bytes of a line whose start is no header
 /// (`foo bar 13:45:30 2021-03-28`): the date's zone if it has one, else UTC.
+/// The message stays the whole line: a timestamp in mid-line may be part of the text.
 fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timestamp> {
     let window = &b[..b.len().min(DATE_WINDOW)];
-    let date_pos = find_date(window)?;
-    if let Some((parts, _)) = timestamp_at(b, date_pos) {
+    let date_pos = find_date(window, 0)?;
+    // A complete timestamp that starts a word beats one glued to a prefix such as a file
+    // name (`nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 ...`).
+    let mut glued = None;
+    let mut pos = Some(date_pos);
+    while let Some(p) = pos {
+        if let Some((parts, _)) = timestamp_at(b, p) {
+            if p == 0 || matches!(b[p - 1], b' ' | b'\t' | b'[' | b'(' | b'"') {
+                return parts.resolve(reference);
+            }
+            glued.get_or_insert(parts);
+        }
+        pos = find_date(window, p + 1);
+    }
+    if let Some(parts) = glued {
         return parts.resolve(reference);
     }
     // A date without its own time: only a year-first date borrows a time from elsewhere
@@ -848,12 +862,12 @@ fn klog_prefix(b: &[u8]) -> Option<(Level, Parts, usize)> {
 /// A date-like token in the first bytes: `YYYY-MM-DD` (any of `-/.`, years 1900-2199),
 /// `DD/Mon/YYYY`, `M/D/YYYY`, `Mon DD HH:MM`, `Mon DD, YYYY`.
 fn date_near_start(b: &[u8]) -> bool {
-    find_date(&b[..b.len().min(DATE_WINDOW)]).is_some()
+    find_date(&b[..b.len().min(DATE_WINDOW)], 0).is_some()
 }
 
-/// The position of the first date-like token in `w`.
-fn find_date(w: &[u8]) -> Option<usize> {
-    let mut i = 0;
+/// The position of the first date-like token in `w` at or after `from`.
+fn find_date(w: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
     while i < w.len() {
         let c = w[i];
         let word_start = i == 0 || !w[i - 1].is_ascii_alphanumeric();

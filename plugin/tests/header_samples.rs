@@ -103,6 +103,11 @@ fn start_line_timestamps_are_the_written_ones() {
         ("127.0.0.1 - - [16/May/2024:19:49:17 +0000]", "2024-05-16T19:49:17Z"),
         ("foo bar log 2024-07-01T14:59:55.711'+0000' my log line", "2024-07-01T14:59:55.711Z"),
         ("acb def 10:10:10 foo 2024-05-15 hijk lmop", "2024-05-15T10:10:10Z"),
+        // The header's own timestamp, not the one glued to the file name before it.
+        (
+            "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi",
+            "2017-05-16T00:00:00.008Z",
+        ),
         // syslog has no year: the reference's year (2026).
         (
             "Jul  1 09:00:55 calvisitor-10-105-160-95 kernel[0]: IOThunderboltSwitch<0>(0x0)::listenerCallback -",
