@@ -194,7 +194,7 @@ impl<M> TraceGrouper<M> {
     pub fn push(&mut self, line: &str, meta: M, ctx: &GroupContext) {
         let decision = match &self.held {
             None => Decision::Break { header: None },
-            Some(held) => decide(held, line.as_bytes(), ctx),
+            Some(held) => decide(held, line, ctx),
         };
         match decision {
             Decision::Break { header } => {
@@ -391,7 +391,8 @@ impl<M> TraceGrouper<M> {
 }
 
 /// Does `b` continue the held group, and how?
-fn decide<M>(held: &Held<M>, b: &[u8], ctx: &GroupContext) -> Decision {
+fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
+    let b = line.as_bytes();
     let brk = Decision::Break { header: None };
     if held.phase == Phase::Json || held.first_blank {
         return brk;
