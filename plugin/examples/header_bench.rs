@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use cali_plugin::header::HeaderParser;
+use cali_plugin::json;
 use cali_plugin::timestamp::Timestamp;
 
 const MIX: &[&str] = &[
@@ -110,6 +111,25 @@ fn main() {
     println!(
         "starts_event: {total_lines} lines, {mib:.1} MiB in {secs:.3} s = {:.0} lines/s, {:.1} MiB/s ({starts} starts)",
         total_lines as f64 / secs,
+        mib / secs
+    );
+
+    // The record as Fluent Bit hands it over: the line plus Kubernetes metadata.
+    let record = r#"{"log":"2026-11-20T13:10:00.123Z ERROR 1 --- [app] [  main] c.a.PaymentService : charge failed for order 1234\n","stream":"stderr","time":"2026-11-20T13:10:00.123456789Z","kubernetes":{"pod_name":"payments-7d9f8b6c5d-x2k4q","namespace_name":"shop","pod_id":"3f1e2d4c-5b6a-4789-9abc-def012345678","labels":{"app":"payments","app.kubernetes.io/name":"payments","pod-template-hash":"7d9f8b6c5d"},"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-11-19T08:00:00Z"},"host":"ip-10-0-1-23.ec2.internal","container_name":"payments","docker_id":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","container_hash":"registry.example.com/shop/payments@sha256:0123456789abcdef","container_image":"registry.example.com/shop/payments:1.42.0"}}"#;
+    let records = total_lines;
+    let clock = Clock::start();
+    let mut members = 0usize;
+    for _ in 0..records {
+        if let Ok(m) = json::parse_object(black_box(record)) {
+            members += m.len();
+        }
+    }
+    let secs = clock.seconds();
+    let mib = (records * record.len()) as f64 / (1024.0 * 1024.0);
+    println!(
+        "json record:  {records} records of {} bytes, {mib:.1} MiB in {secs:.3} s = {:.0} records/s, {:.1} MiB/s ({members} members)",
+        record.len(),
+        records as f64 / secs,
         mib / secs
     );
 }
