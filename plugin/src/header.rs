@@ -1192,6 +1192,21 @@ impl HeaderParser {
     }
 }
 
+/// Text after a bracketed timestamp, inside its brackets: Serilog's `[13:10:00 ERR]`,
+/// Celery's `[2026-11-20 13:10:00,123: ERROR/MainProcess]` (level, then the process).
+fn bracket_rest<'a>(line: &'a str, start: usize, close: usize, h: &mut Header<'a>) {
+    let inner = line[start..close - 1].trim_matches(|c: char| c == ' ' || c == ':');
+    for piece in inner.split([' ', '/']).filter(|p| !p.is_empty()) {
+        if h.level.is_none() {
+            if let Some(level) = Level::in_text(piece, true) {
+                h.level = Some(level);
+            }
+        } else if h.thread.is_none() && is_name(piece.as_bytes()) {
+            h.thread = Some(Cow::Borrowed(piece));
+        }
+    }
+}
+
 /// The position after the `]` that closes a bracketed timestamp (allowing a zone name
 /// or other short text before it, as PHP writes `[... Europe/Berlin]`).
 fn close_bracket(b: &[u8], pos: usize) -> Option<usize> {
@@ -1212,9 +1227,10 @@ fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -
     }
     if first == b'[' {
         if let Some((parts, end)) = timestamp_at(b, 1) {
-            let end = close_bracket(b, end)?;
+            let close = close_bracket(b, end)?;
             h.timestamp = parts.resolve(reference);
-            return Some(text_tail(line, end, h));
+            bracket_rest(line, end, close, h);
+            return Some(text_tail(line, close, h));
         }
         return level_only(line, h);
     }
@@ -1333,10 +1349,17 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
         let next = skip_spaces(b, end);
         let next_end = token_end(b, next);
         let next_tok = &b[next..next_end];
-        // Spring's pid and OpenStack's pid before the level; nginx `7#7:`; `*1`.
+        // Spring's pid and OpenStack's pid before the level (MySQL's thread id before
+        // `[ERROR]`); nginx `7#7:`; `*1`; Airflow's source location `{models.py:12}`.
         if tok.iter().all(u8::is_ascii_digit)
-            && (next_tok == b"---" || Level::in_text(&line[next..next_end], false).is_some())
+            && (next_tok == b"---"
+                || Level::in_text(&line[next..next_end], false).is_some()
+                || bracketed_level(next_tok))
         {
+            p = end;
+            continue;
+        }
+        if tok.len() > 2 && tok[0] == b'{' && tok[tok.len() - 1] == b'}' {
             p = end;
             continue;
         }
@@ -1365,6 +1388,17 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
         return p;
     }
     p
+}
+
+/// `[ERROR]`, `[warning]`.
+fn bracketed_level(tok: &[u8]) -> bool {
+    tok.len() > 2
+        && tok[0] == b'['
+        && tok[tok.len() - 1] == b']'
+        && std::str::from_utf8(&tok[1..tok.len() - 1])
+            .ok()
+            .and_then(|w| Level::in_text(w, true))
+            .is_some()
 }
 
 fn is_pid_tid(tok: &[u8]) -> bool {
@@ -2406,6 +2440,54 @@ mod tests {
             "2015-07-09T15:23:29Z"
         );
         assert_eq!(ts(&parse("28.09.2022 14:23:15 x")), "2022-09-28T14:23:15Z");
+    }
+
+    #[test]
+    fn more_text_layouts() {
+        // Serilog's console template.
+        let h = parse("[13:10:00 ERR] Payment failed for order 7");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00Z");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(h.message, "Payment failed for order 7");
+        // Celery.
+        let h = parse("[2026-11-20 13:10:00,123: ERROR/MainProcess] Task x raised");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(s(&h.thread), Some("MainProcess"));
+        assert_eq!(h.message, "Task x raised");
+        // MySQL.
+        let h = parse("2026-11-20T13:10:00.123456Z 0 [ERROR] [MY-010119] [Server] Aborting");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123456Z");
+        assert_eq!(h.level, Some(Level::Error));
+        // Airflow.
+        let h = parse("[2026-11-20T13:10:00.123+0000] {taskinstance.py:1234} ERROR - Task failed");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(h.message, "Task failed");
+        // PostgreSQL.
+        let h = parse("2026-11-20 13:10:00.123 UTC [123] ERROR:  relation \"x\" does not exist");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+        assert_eq!(s(&h.thread), Some("123"));
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(h.message, "relation \"x\" does not exist");
+        // Gunicorn.
+        let h = parse("[2026-11-20 13:10:00 +0000] [123] [ERROR] Exception in worker process");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(s(&h.thread), Some("123"));
+        assert_eq!(h.message, "Exception in worker process");
+        // Redis: the date is not at the start.
+        let h = parse("1:M 20 Nov 2026 13:10:00.123 # Server initialized");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+        // Elixir / Winston.
+        assert_eq!(parse("13:10:00.123 [error] boom").level, Some(Level::Error));
+        let h = parse("2026-11-20T13:10:00.000Z error: boom");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(h.message, "boom");
+        // logrus text formatter: a quoted time.
+        let h = parse("time=\"2026-11-20T13:10:00Z\" level=warning msg=\"disk almost full\"");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00Z");
+        assert_eq!(h.level, Some(Level::Warn));
+        assert_eq!(h.message, "disk almost full");
     }
 
     #[test]
