@@ -1,0 +1,573 @@
+//! Timestamps as headers write them: ISO 8601 and its relatives, month names, zones,
+//! 12-hour clocks, epochs. Each reader starts at a byte offset and returns the parts
+//! it read and where it stopped; missing parts come from the record time.
+
+use super::*;
+
+/// A timestamp as read from text, before missing parts are filled from the reference.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Parts {
+    pub(super) year: Option<i32>,
+    pub(super) month: Option<u32>,
+    pub(super) day: Option<u32>,
+    pub(super) day_of_year: Option<u32>,
+    pub(super) hour: u32,
+    pub(super) minute: u32,
+    pub(super) second: u32,
+    pub(super) nanos: u32,
+    pub(super) offset: i32,
+    pub(super) pm: Option<bool>,
+    pub(super) epoch: Option<i64>,
+}
+
+pub(super) const DAY: i64 = 86_400;
+
+impl Parts {
+    /// The instant, with a missing year or date taken from `reference` (the record's time),
+    /// choosing the candidate closest to it so a line just before midnight (or New Year)
+    /// read just after still lands on the right day.
+    pub(super) fn resolve(self, reference: Timestamp) -> Option<Timestamp> {
+        if let Some(secs) = self.epoch {
+            return Some(Timestamp::new(secs, self.nanos));
+        }
+        let mut hour = self.hour;
+        match self.pm {
+            Some(true) if hour < 12 => hour += 12,
+            Some(false) if hour == 12 => hour = 0,
+            _ => {}
+        }
+        let civil = reference.to_civil();
+        let build = |year: i32, month: u32, day: u32| {
+            Timestamp::from_civil(
+                year,
+                month,
+                day,
+                hour,
+                self.minute,
+                self.second,
+                self.nanos,
+                self.offset,
+            )
+        };
+        if let Some(doy) = self.day_of_year {
+            let year = self.year.unwrap_or(civil.year);
+            let last = if crate::timestamp::is_leap_year(year) {
+                366
+            } else {
+                365
+            };
+            if doy == 0 || doy > last {
+                return None;
+            }
+            let base = build(year, 1, 1)?;
+            return Some(Timestamp::new(
+                base.secs + i64::from(doy - 1) * DAY,
+                base.nanos,
+            ));
+        }
+        match (self.year, self.month, self.day) {
+            (Some(y), Some(m), Some(d)) => build(y, m, d),
+            (None, Some(m), Some(d)) => {
+                // Without a year: this year, unless that is well in the future.
+                let this = build(civil.year, m, d);
+                match this {
+                    Some(t) if t.secs > reference.secs + 7 * DAY => {
+                        build(civil.year - 1, m, d).or(Some(t))
+                    }
+                    Some(t) => Some(t),
+                    None => build(civil.year - 1, m, d),
+                }
+            }
+            _ => {
+                let t = build(civil.year, civil.month, civil.day)?;
+                let secs = if t.secs - reference.secs > DAY / 2 {
+                    t.secs - DAY
+                } else if reference.secs - t.secs > DAY / 2 {
+                    t.secs + DAY
+                } else {
+                    t.secs
+                };
+                Some(Timestamp::new(secs, t.nanos))
+            }
+        }
+    }
+}
+
+/// Reads `min..=max` ASCII digits at `pos` (max <= 9).
+pub(super) fn digits(b: &[u8], pos: usize, min: usize, max: usize) -> Option<(u32, usize)> {
+    let mut v = 0u32;
+    let mut i = pos;
+    while i < b.len() && i - pos < max && b[i].is_ascii_digit() {
+        v = v * 10 + u32::from(b[i] - b'0');
+        i += 1;
+    }
+    (i - pos >= min).then_some((v, i))
+}
+
+/// Digits not followed by another digit (so `12:30:2017` is not the time `12:30:20`).
+pub(super) fn digits_exact(b: &[u8], pos: usize, min: usize, max: usize) -> Option<(u32, usize)> {
+    let (v, end) = digits(b, pos, min, max)?;
+    (!b.get(end).is_some_and(u8::is_ascii_digit)).then_some((v, end))
+}
+
+/// A fraction of a second at `pos` (its first digit): nanoseconds and the end.
+pub(super) fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
+    let mut nanos = 0u32;
+    let mut i = pos;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if i - pos < 9 {
+            nanos = nanos * 10 + u32::from(b[i] - b'0');
+        }
+        i += 1;
+    }
+    let n = i - pos;
+    if n == 0 {
+        return None;
+    }
+    for _ in n..9 {
+        nanos *= 10;
+    }
+    Some((nanos, i))
+}
+
+pub(super) fn byte_is(b: &[u8], pos: usize, want: u8) -> bool {
+    b.get(pos) == Some(&want)
+}
+
+pub(super) fn skip_spaces(b: &[u8], mut pos: usize) -> usize {
+    while matches!(b.get(pos), Some(b' ' | b'\t')) {
+        pos += 1;
+    }
+    pos
+}
+
+pub(super) const MONTHS: [&[u8]; 12] = [
+    b"january",
+    b"february",
+    b"march",
+    b"april",
+    b"may",
+    b"june",
+    b"july",
+    b"august",
+    b"september",
+    b"october",
+    b"november",
+    b"december",
+];
+
+pub(super) const WEEKDAYS: [&[u8]; 7] = [
+    b"monday",
+    b"tuesday",
+    b"wednesday",
+    b"thursday",
+    b"friday",
+    b"saturday",
+    b"sunday",
+];
+
+/// A name from `names` at `pos`: its 3-letter abbreviation or a longer prefix of it
+/// (`Sep`, `Sept`, `September`), case-insensitively, not followed by another letter.
+pub(super) fn name_at(b: &[u8], pos: usize, names: &[&[u8]]) -> Option<(u32, usize)> {
+    if pos >= b.len() {
+        return None;
+    }
+    let mut end = pos;
+    while end < b.len() && b[end].is_ascii_alphabetic() {
+        end += 1;
+    }
+    let word = &b[pos..end];
+    if word.len() < 3 {
+        return None;
+    }
+    names
+        .iter()
+        .position(|name| {
+            word.len() <= name.len()
+                && word
+                    .iter()
+                    .zip(*name)
+                    .all(|(a, n)| a.to_ascii_lowercase() == *n)
+        })
+        .map(|i| (i as u32 + 1, end))
+}
+
+pub(super) fn month_at(b: &[u8], pos: usize) -> Option<(u32, usize)> {
+    name_at(b, pos, &MONTHS)
+}
+
+/// `HH:MM[:SS][.fraction]` at `pos`, hour with 1 or 2 digits.
+pub(super) fn time_at(b: &[u8], pos: usize, parts: &mut Parts) -> Option<usize> {
+    let (hour, p) = digits(b, pos, 1, 2)?;
+    if !byte_is(b, p, b':') {
+        return None;
+    }
+    let (minute, mut p) = digits_exact(b, p + 1, 2, 2)?;
+    let mut second = 0;
+    if byte_is(b, p, b':') {
+        let (s, q) = digits_exact(b, p + 1, 2, 2)?;
+        second = s;
+        p = q;
+        if matches!(b.get(p), Some(b'.' | b',')) && b.get(p + 1).is_some_and(u8::is_ascii_digit) {
+            let (nanos, q) = fraction(b, p + 1)?;
+            parts.nanos = nanos;
+            p = q;
+        }
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    parts.hour = hour;
+    parts.minute = minute;
+    parts.second = second;
+    Some(p)
+}
+
+/// Zone abbreviations with a fixed meaning; anything else is not read as a zone.
+pub(super) const ZONE_NAMES: [(&[u8], i32); 17] = [
+    (b"UTC", 0),
+    (b"GMT", 0),
+    (b"UT", 0),
+    (b"Z", 0),
+    (b"EST", -5),
+    (b"EDT", -4),
+    (b"CST", -6),
+    (b"CDT", -5),
+    (b"MST", -7),
+    (b"MDT", -6),
+    (b"PST", -8),
+    (b"PDT", -7),
+    (b"CET", 1),
+    (b"CEST", 2),
+    (b"EET", 2),
+    (b"EEST", 3),
+    (b"JST", 9),
+];
+
+/// A zone at `pos`: `Z`, `+HH:MM`, `+HHMM`, `+HH`, or a known abbreviation.
+pub(super) fn zone_at(b: &[u8], pos: usize) -> Option<(i32, usize)> {
+    match b.get(pos)? {
+        b'Z' | b'z' if !b.get(pos + 1).is_some_and(u8::is_ascii_alphabetic) => Some((0, pos + 1)),
+        sign @ (b'+' | b'-') => {
+            let (hh, p) = digits(b, pos + 1, 2, 2)?;
+            let (mm, p) = if byte_is(b, p, b':') {
+                digits_exact(b, p + 1, 2, 2)?
+            } else if b.get(p).is_some_and(u8::is_ascii_digit) {
+                digits_exact(b, p, 2, 2)?
+            } else {
+                (0, p)
+            };
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let secs = (hh * 3600 + mm * 60) as i32;
+            Some((if *sign == b'-' { -secs } else { secs }, p))
+        }
+        c if c.is_ascii_uppercase() => {
+            let mut end = pos;
+            while end < b.len() && b[end].is_ascii_alphabetic() {
+                end += 1;
+            }
+            let (_, hours) = ZONE_NAMES.iter().find(|(n, _)| *n == &b[pos..end])?;
+            Some((hours * 3600, end))
+        }
+        _ => None,
+    }
+}
+
+/// An optional zone right after a time: `Z`/`+02:00` directly, `'+0000'` quoted, or a
+/// known name / numeric offset after one space.
+pub(super) fn trailing_zone(b: &[u8], pos: usize, parts: &mut Parts) -> usize {
+    if let Some((offset, end)) = zone_at(b, pos) {
+        parts.offset = offset;
+        return end;
+    }
+    if byte_is(b, pos, b'\'') {
+        if let Some((offset, end)) = zone_at(b, pos + 1) {
+            if byte_is(b, end, b'\'') {
+                parts.offset = offset;
+                return end + 1;
+            }
+        }
+    }
+    if byte_is(b, pos, b' ') {
+        if let Some((offset, end)) = zone_at(b, pos + 1) {
+            // A bare `-`/`+` separator is not a zone; an offset needs its 4 digits here.
+            let numeric = matches!(b[pos + 1], b'+' | b'-');
+            if !numeric || end - (pos + 1) >= 5 {
+                parts.offset = offset;
+                return end;
+            }
+        }
+    }
+    pos
+}
+
+/// `YYYY-MM-DD[T ]HH:MM[:SS][.f][zone]` with `-`, `/` or `.` between the date fields and
+/// `T`, ` `, `_` or `'T'` before the time.
+pub(super) fn iso_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let (year, p) = digits(b, pos, 4, 4)?;
+    if !matches!(b.get(p), Some(b'-' | b'/' | b'.')) {
+        return None;
+    }
+    let (month, p) = digits(b, p + 1, 1, 2)?;
+    if !matches!(b.get(p), Some(b'-' | b'/' | b'.')) {
+        return None;
+    }
+    let (day, p) = digits_exact(b, p + 1, 1, 2)?;
+    let p = match b.get(p) {
+        Some(b'T' | b't' | b' ' | b'_') => p + 1,
+        Some(b'\'') if b[p..].starts_with(b"'T'") => p + 3,
+        _ => return None,
+    };
+    let mut parts = Parts {
+        year: Some(year as i32),
+        month: Some(month),
+        day: Some(day),
+        ..Parts::default()
+    };
+    let p = time_at(b, p, &mut parts)?;
+    let p = trailing_zone(b, p, &mut parts);
+    Some((parts, p))
+}
+
+/// `M/D/YYYY h:mm:ss [AM|PM]` (US) or `D.M.YYYY HH:MM:SS` (European).
+pub(super) fn numeric_date_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let (first, p) = digits(b, pos, 1, 2)?;
+    let sep = *b.get(p)?;
+    if sep != b'/' && sep != b'.' {
+        return None;
+    }
+    let (second, p) = digits(b, p + 1, 1, 2)?;
+    if !byte_is(b, p, sep) {
+        return None;
+    }
+    let (year, p) = digits_exact(b, p + 1, 4, 4)?;
+    // `/` is month first unless that cannot be; `.` is day first.
+    let (month, day) = if sep == b'/' && first <= 12 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let mut parts = Parts {
+        year: Some(year as i32),
+        month: Some(month),
+        day: Some(day),
+        ..Parts::default()
+    };
+    let p = skip_spaces(b, p);
+    let p = time_at(b, p, &mut parts)?;
+    let end = am_pm(b, p, &mut parts);
+    Some((parts, end))
+}
+
+pub(super) fn am_pm(b: &[u8], pos: usize, parts: &mut Parts) -> usize {
+    let p = skip_spaces(b, pos);
+    let pm = match (b.get(p), b.get(p + 1)) {
+        (Some(b'A' | b'a'), Some(b'M' | b'm')) => false,
+        (Some(b'P' | b'p'), Some(b'M' | b'm')) => true,
+        _ => return pos,
+    };
+    if b.get(p + 2).is_some_and(u8::is_ascii_alphanumeric) || parts.hour > 12 {
+        return pos;
+    }
+    parts.pm = Some(pm);
+    p + 2
+}
+
+/// Month-name layouts: syslog `Mon  D HH:MM:SS` (no year) and java.util.logging
+/// `Mon DD, YYYY h:mm:ss AM`.
+pub(super) fn month_name_date_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let (month, p) = month_at(b, pos)?;
+    let p = skip_spaces(b, p);
+    let (day, p) = digits_exact(b, p, 1, 2)?;
+    let mut parts = Parts {
+        month: Some(month),
+        day: Some(day),
+        ..Parts::default()
+    };
+    if byte_is(b, p, b',') {
+        let p = skip_spaces(b, p + 1);
+        let (year, p) = digits_exact(b, p, 4, 4)?;
+        parts.year = Some(year as i32);
+        let p = skip_spaces(b, p);
+        let p = time_at(b, p, &mut parts)?;
+        let end = am_pm(b, p, &mut parts);
+        return Some((parts, end));
+    }
+    let p = skip_spaces(b, p);
+    let p = time_at(b, p, &mut parts)?;
+    // `Dec 14 06:41:08 2026` (some syslog daemons add the year).
+    if byte_is(b, p, b' ') {
+        if let Some((year, q)) = digits_exact(b, p + 1, 4, 4) {
+            parts.year = Some(year as i32);
+            return Some((parts, q));
+        }
+    }
+    Some((parts, p))
+}
+
+/// `Www Mon DD HH:MM:SS[.f] YYYY` (Apache error log, C `ctime`).
+pub(super) fn ctime_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let (_, p) = name_at(b, pos, &WEEKDAYS)?;
+    let p = skip_spaces(b, p);
+    let (mut parts, p) = month_name_date_at(b, p)?;
+    if parts.year.is_some() {
+        return Some((parts, p));
+    }
+    let q = skip_spaces(b, p);
+    let (year, q) = digits_exact(b, q, 4, 4)?;
+    parts.year = Some(year as i32);
+    Some((parts, q))
+}
+
+/// `DD/Mon/YYYY:HH:MM:SS +zzzz` (access logs) and `DD-Mon-YYYY HH:MM:SS [zone]` (PHP).
+pub(super) fn day_month_name_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let (day, p) = digits(b, pos, 1, 2)?;
+    let sep = *b.get(p)?;
+    if sep != b'/' && sep != b'-' && sep != b' ' {
+        return None;
+    }
+    let (month, p) = month_at(b, p + 1)?;
+    if !byte_is(b, p, sep) {
+        return None;
+    }
+    let (year, p) = digits_exact(b, p + 1, 4, 4)?;
+    if !matches!(b.get(p), Some(b':' | b' ')) {
+        return None;
+    }
+    let mut parts = Parts {
+        year: Some(year as i32),
+        month: Some(month),
+        day: Some(day),
+        ..Parts::default()
+    };
+    let p = time_at(b, p + 1, &mut parts)?;
+    let end = trailing_zone(b, p, &mut parts);
+    Some((parts, end))
+}
+
+/// `YYYY-MM-DD` alone (the date after a time).
+pub(super) fn date_only_at(b: &[u8], pos: usize) -> Option<(i32, u32, u32, usize)> {
+    let (year, p) = digits(b, pos, 4, 4)?;
+    let sep = *b.get(p)?;
+    if sep != b'-' && sep != b'/' {
+        return None;
+    }
+    let (month, p) = digits(b, p + 1, 1, 2)?;
+    if !byte_is(b, p, sep) {
+        return None;
+    }
+    let (day, p) = digits_exact(b, p + 1, 1, 2)?;
+    Some((year as i32, month, day, p))
+}
+
+/// Any of the built-in timestamp layouts starting exactly at `pos`.
+pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+    let first = *b.get(pos)?;
+    if first.is_ascii_digit() {
+        iso_at(b, pos)
+            .or_else(|| day_month_name_at(b, pos))
+            .or_else(|| numeric_date_at(b, pos))
+            .or_else(|| {
+                let mut parts = Parts::default();
+                let end = time_at(b, pos, &mut parts)?;
+                // A time alone needs its seconds: `10:10 foo` is not a header.
+                (end >= pos + 7).then_some((parts, end))
+            })
+    } else if first.is_ascii_alphabetic() {
+        ctime_at(b, pos).or_else(|| month_name_date_at(b, pos))
+    } else {
+        None
+    }
+}
+
+/// A timestamp given as a JSON/logfmt value: a layout above, or epoch seconds, millis,
+/// micros or nanos (told apart by magnitude), possibly with a fraction.
+pub(super) fn timestamp_value(text: &str, reference: Timestamp) -> Option<Timestamp> {
+    let b = text.trim().as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    if let Some(ts) = epoch(b) {
+        return Some(ts);
+    }
+    let (parts, _) = timestamp_at(b, 0)?;
+    parts.resolve(reference)
+}
+
+pub(super) fn epoch(b: &[u8]) -> Option<Timestamp> {
+    let int_end = b
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(b.len());
+    if int_end == 0 || int_end > 19 {
+        return None;
+    }
+    let frac = match &b[int_end..] {
+        [] => 0,
+        [b'.', rest @ ..] if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) => {
+            fraction(rest, 0)?.0
+        }
+        _ => return None,
+    };
+    let whole: i64 = std::str::from_utf8(&b[..int_end]).ok()?.parse().ok()?;
+    Some(match int_end {
+        0..=11 => Timestamp::new(whole, frac),
+        12..=14 => Timestamp::new(
+            whole / 1_000,
+            (whole % 1_000) as u32 * 1_000_000 + frac / 1_000,
+        ),
+        15..=17 => Timestamp::new(whole / 1_000_000, (whole % 1_000_000) as u32 * 1_000),
+        _ => Timestamp::new(whole / 1_000_000_000, (whole % 1_000_000_000) as u32),
+    })
+}
+
+/// A date and a time anywhere in the first bytes of a line whose start is no header
+/// (`foo bar 13:45:30 2021-03-28`): the date's zone if it has one, else UTC.
+/// The message stays the whole line: a timestamp in mid-line may be part of the text.
+pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timestamp> {
+    let window = &b[..b.len().min(DATE_WINDOW)];
+    let date_pos = find_date(window, 0)?;
+    // A complete timestamp that starts a word beats one glued to a prefix such as a file
+    // name (`nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 ...`).
+    let mut glued = None;
+    let mut pos = Some(date_pos);
+    while let Some(p) = pos {
+        if let Some((parts, _)) = timestamp_at(b, p) {
+            if p == 0 || matches!(b[p - 1], b' ' | b'\t' | b'[' | b'(' | b'"') {
+                return parts.resolve(reference);
+            }
+            glued.get_or_insert(parts);
+        }
+        pos = find_date(window, p + 1);
+    }
+    if let Some(parts) = glued {
+        return parts.resolve(reference);
+    }
+    // A date without its own time: only a year-first date borrows a time from elsewhere
+    // in the window (`acb def 10:10:10 foo 2024-05-15`).
+    let (y, p) = digits(b, date_pos, 4, 4)?;
+    let (m, p) = digits(b, p + 1, 1, 2)?;
+    let (d, _) = digits(b, p + 1, 1, 2)?;
+    let mut parts = Parts {
+        year: Some(y as i32),
+        month: Some(m),
+        day: Some(d),
+        ..Parts::default()
+    };
+    let mut i = 0;
+    while i < window.len() {
+        if window[i].is_ascii_digit() && (i == 0 || !window[i - 1].is_ascii_digit()) {
+            let mut t = parts;
+            if let Some(end) = time_at(b, i, &mut t) {
+                if end >= i + 7 {
+                    parts = t;
+                    return parts.resolve(reference);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}

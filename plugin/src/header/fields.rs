@@ -1,0 +1,394 @@
+//! Named fields of structured lines (JSON log lines and logfmt) and id markers in plain
+//! text (`trace_id=...`, `X-Request-ID: ...`).
+
+use super::*;
+
+/// logfmt: `time=... level=error msg="..." trace_id=...`. Only taken as a header when it
+/// names at least one of time, level or message.
+pub(super) fn logfmt<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Option<usize> {
+    let b = line.as_bytes();
+    let eq = b.iter().take(32).position(|&c| c == b'=')?;
+    if eq == 0
+        || !b[..eq]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'@' | b'-'))
+    {
+        return None;
+    }
+    let mut found = Header::default();
+    let mut message = None;
+    let mut recognized = false;
+    let mut p = 0;
+    while p < b.len() {
+        p = skip_spaces(b, p);
+        let key_start = p;
+        while p < b.len() && !matches!(b[p], b'=' | b' ' | b'\t') {
+            p += 1;
+        }
+        if !byte_is(b, p, b'=') {
+            // A bare word: logfmt allows flags; skip it.
+            continue;
+        }
+        let key = &line[key_start..p];
+        p += 1;
+        let value: Cow<'a, str> = if byte_is(b, p, b'"') {
+            let start = p + 1;
+            let mut i = start;
+            let mut escaped = false;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    escaped = true;
+                    i += 1;
+                }
+                i += 1;
+            }
+            let raw = &line[start..i.min(b.len())];
+            p = (i + 1).min(b.len());
+            if escaped {
+                Cow::Owned(unquote_logfmt(raw))
+            } else {
+                Cow::Borrowed(raw)
+            }
+        } else {
+            let e = token_end(b, p);
+            let v = &line[p..e];
+            p = e;
+            Cow::Borrowed(v)
+        };
+        recognized |= field(key, value, reference, &mut found, &mut message);
+    }
+    if !recognized {
+        return None;
+    }
+    merge(h, found);
+    if let Some(m) = message {
+        h.message = m;
+    }
+    Some(MESSAGE_SET)
+}
+
+/// Returned instead of a message position when the message is already set (logfmt's
+/// `msg=`, or the whole line when there is none).
+pub(super) const MESSAGE_SET: usize = usize::MAX;
+
+pub(super) fn unquote_logfmt(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+pub(super) fn merge<'a>(h: &mut Header<'a>, found: Header<'a>) {
+    h.timestamp = h.timestamp.or(found.timestamp);
+    h.level = h.level.or(found.level);
+    h.logger = h.logger.take().or(found.logger);
+    h.thread = h.thread.take().or(found.thread);
+    h.service = h.service.take().or(found.service);
+    h.trace_id = h.trace_id.take().or(found.trace_id);
+    h.span_id = h.span_id.take().or(found.span_id);
+    h.request_id = h.request_id.take().or(found.request_id);
+    h.correlation_id = h.correlation_id.take().or(found.correlation_id);
+    h.stack_trace = h.stack_trace.take().or(found.stack_trace);
+}
+
+/// Assigns one named field (from JSON or logfmt). Returns whether the key names a time,
+/// level or message (what makes a line structured rather than text with an `=`).
+pub(super) fn field<'a>(
+    key: &str,
+    value: Cow<'a, str>,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    message: &mut Option<Cow<'a, str>>,
+) -> bool {
+    match key {
+        "time" | "ts" | "timestamp" | "@timestamp" | "t" | "datetime" | "date" | "asctime"
+        | "@t" | "Timestamp" | "timeMillis" => {
+            if h.timestamp.is_none() {
+                h.timestamp = timestamp_value(&value, reference);
+            }
+            true
+        }
+        "level" | "lvl" | "severity" | "levelname" | "log.level" | "loglevel" | "log_level"
+        | "level_name" | "LEVEL" | "Level" | "@l" | "LogLevel" => {
+            if h.level.is_none() {
+                h.level = Level::parse(&value);
+            }
+            true
+        }
+        "msg" | "message" | "log" | "@m" | "@mt" | "MESSAGE" | "Message" | "RenderedMessage" => {
+            if message.is_none() {
+                *message = Some(value);
+            }
+            true
+        }
+        "logger" | "logger_name" | "name" | "loggerName" | "log.logger" | "component"
+        | "Category" | "SourceContext" => {
+            set(&mut h.logger, value);
+            false
+        }
+        "thread" | "thread_name" | "threadName" | "process.thread.name" => {
+            set(&mut h.thread, value);
+            false
+        }
+        "service" | "service.name" | "app" | "application" | "service_name" | "serviceName" => {
+            set(&mut h.service, value);
+            false
+        }
+        "stack_trace" | "stacktrace" | "stack" | "exception" | "exc_info" | "error.stack"
+        | "err.stack" | "error.stack_trace" | "Exception" | "@x" => {
+            set(&mut h.stack_trace, value);
+            false
+        }
+        "traceparent" => {
+            // W3C: `00-<32 hex trace>-<16 hex span>-<flags>`.
+            let v = value.as_ref();
+            let valid = v.len() >= 55
+                && v.get(3..35).is_some_and(is_hex_id)
+                && v.get(36..52).is_some_and(is_hex_id);
+            if valid {
+                set(&mut h.trace_id, sub(&value, 3, 35));
+                set(&mut h.span_id, sub(&value, 36, 52));
+            }
+            false
+        }
+        _ => {
+            match id_kind(key) {
+                Some(IdKind::Trace) => set(&mut h.trace_id, value),
+                Some(IdKind::Span) => set(&mut h.span_id, value),
+                Some(IdKind::Request) => set(&mut h.request_id, value),
+                Some(IdKind::Correlation) => set(&mut h.correlation_id, value),
+                None => {}
+            }
+            false
+        }
+    }
+}
+
+/// A byte range of a borrowed-or-owned value, borrowed when the value is.
+pub(super) fn sub<'a>(value: &Cow<'a, str>, start: usize, end: usize) -> Cow<'a, str> {
+    match value {
+        Cow::Borrowed(v) => Cow::Borrowed(&v[start..end]),
+        Cow::Owned(v) => Cow::Owned(v[start..end].to_string()),
+    }
+}
+
+pub(super) fn set<'a>(slot: &mut Option<Cow<'a, str>>, value: Cow<'a, str>) {
+    if slot.is_none() && !value.trim().is_empty() {
+        *slot = Some(value);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IdKind {
+    Trace,
+    Span,
+    Request,
+    Correlation,
+}
+
+/// Which id a key names, ignoring case and `_ - .` (`trace_id`, `traceId`, `X-Request-ID`,
+/// `dd.trace_id`, `logging.googleapis.com/trace`).
+pub(super) fn id_kind(key: &str) -> Option<IdKind> {
+    let key = key.rsplit('/').next().unwrap_or(key);
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for c in key.bytes() {
+        if matches!(c, b'_' | b'-' | b'.') {
+            continue;
+        }
+        if n == buf.len() {
+            return None;
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    Some(match &buf[..n] {
+        b"traceid" | b"ddtraceid" | b"xb3traceid" | b"trace" | b"oteltraceid" => IdKind::Trace,
+        b"spanid" | b"ddspanid" | b"xb3spanid" | b"otelspanid" => IdKind::Span,
+        b"requestid" | b"xrequestid" | b"reqid" => IdKind::Request,
+        b"correlationid" | b"xcorrelationid" => IdKind::Correlation,
+        _ => return None,
+    })
+}
+
+/// Ids marked in plain text: `trace_id=abc`, `traceId: abc`, `X-Request-ID: abc`,
+/// `SpanId:5018968b4ab3f342,` — each key immediately before `=` or `:`.
+pub(super) fn scan_ids<'a>(line: &'a str, h: &mut Header<'a>) {
+    if h.is_json {
+        return;
+    }
+    let b = line.as_bytes();
+    let window = b.len().min(ID_WINDOW);
+    let mut i = 0;
+    while i < window {
+        let c = b[i];
+        if c != b'=' && c != b':' {
+            i += 1;
+            continue;
+        }
+        let mut k = i;
+        while k > 0 && (b[k - 1].is_ascii_alphanumeric() || matches!(b[k - 1], b'_' | b'-' | b'.'))
+        {
+            k -= 1;
+        }
+        let kind = if i - k >= 5 {
+            id_kind(&line[k..i])
+        } else {
+            None
+        };
+        let Some(kind) = kind else {
+            i += 1;
+            continue;
+        };
+        let mut v = skip_spaces(b, i + 1);
+        let quoted = matches!(b.get(v), Some(b'"' | b'\''));
+        if quoted {
+            v += 1;
+        }
+        let mut e = v;
+        while e < b.len()
+            && (b[e].is_ascii_alphanumeric()
+                || matches!(b[e], b'-' | b'_' | b'.' | b':' | b'/' | b'+'))
+        {
+            e += 1;
+        }
+        // `RequestId:0HMD3I6TBKKDD:00000002` keeps its colon; a trailing `.` or `:` is prose.
+        while e > v && matches!(b[e - 1], b'.' | b':') {
+            e -= 1;
+        }
+        if e > v {
+            let value = Cow::Borrowed(&line[v..e]);
+            let slot = match kind {
+                IdKind::Trace => &mut h.trace_id,
+                IdKind::Span => &mut h.span_id,
+                IdKind::Request => &mut h.request_id,
+                IdKind::Correlation => &mut h.correlation_id,
+            };
+            set(slot, value);
+        }
+        i = e.max(i + 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON log lines
+
+/// A JSON log line: maps the usual field names (flat or nested) into the header.
+/// Returns false when the line is not a valid JSON object (it is then read as text).
+pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> bool {
+    let Ok(members) = json::parse_object(line) else {
+        return false;
+    };
+    h.is_json = true;
+    let mut message = None;
+    for m in &members {
+        let value = match json::string_value(m.value) {
+            Some(s) => s,
+            None => {
+                let v = m.value;
+                if v.starts_with('{') {
+                    nested(&m.key, v, reference, h);
+                    continue;
+                }
+                if v.starts_with('[') || v == "null" {
+                    continue;
+                }
+                Cow::Borrowed(v)
+            }
+        };
+        field(&m.key, value, reference, h, &mut message);
+    }
+    if let Some(m) = message {
+        h.message = m;
+    }
+    true
+}
+
+/// Nested objects: ECS (`log.level`, `service.name`, `error.stack_trace`, `trace.id`),
+/// pino (`err.stack`), Datadog (`dd.trace_id`), `exception.stacktrace`.
+pub(super) fn nested<'a>(key: &str, raw: &'a str, reference: Timestamp, h: &mut Header<'a>) {
+    let get = |path: &[&str]| json::lookup(raw, path).and_then(scalar);
+    let mut unused = None;
+    match key {
+        "log" => {
+            if let Some(v) = get(&["level"]) {
+                field("level", v, reference, h, &mut unused);
+            }
+            if let Some(v) = get(&["logger"]) {
+                set(&mut h.logger, v);
+            }
+        }
+        "service" => {
+            if let Some(v) = get(&["name"]) {
+                set(&mut h.service, v);
+            }
+        }
+        "error" | "err" | "exception" => {
+            for path in [["stack_trace"], ["stack"], ["stacktrace"]] {
+                if let Some(v) = get(&path) {
+                    set(&mut h.stack_trace, v);
+                }
+            }
+        }
+        "trace" | "span" | "transaction" => {
+            if let Some(v) = get(&["id"]) {
+                let slot = if key == "span" {
+                    &mut h.span_id
+                } else {
+                    &mut h.trace_id
+                };
+                if key != "transaction" {
+                    set(slot, v);
+                }
+            }
+        }
+        "dd" => {
+            if let Some(v) = get(&["trace_id"]) {
+                set(&mut h.trace_id, v);
+            }
+            if let Some(v) = get(&["span_id"]) {
+                set(&mut h.span_id, v);
+            }
+        }
+        // log4j2's JsonLayout: `instant: {epochSecond, nanoOfSecond}`, `thrown: {...}`.
+        "instant" => {
+            if let (Some(secs), None) = (get(&["epochSecond"]), h.timestamp) {
+                let nanos = get(&["nanoOfSecond"])
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if let (Ok(secs), true) = (secs.parse::<i64>(), nanos < 1_000_000_000) {
+                    h.timestamp = Some(Timestamp::new(secs, nanos));
+                }
+            }
+        }
+        "thrown" => {
+            if let Some(v) = get(&["extendedStackTrace"]) {
+                set(&mut h.stack_trace, v);
+            }
+        }
+        "process" => {
+            if let Some(v) = get(&["thread", "name"]) {
+                set(&mut h.thread, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A JSON scalar as text: a string unescaped, a number or boolean as written.
+pub(super) fn scalar(raw: &str) -> Option<Cow<'_, str>> {
+    json::string_value(raw)
+        .or_else(|| (!raw.starts_with(['{', '[', 'n'])).then_some(Cow::Borrowed(raw)))
+}

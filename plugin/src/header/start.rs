@@ -1,0 +1,160 @@
+//! What `starts_event` looks for: a date in the first bytes of a line (wherever it hides),
+//! and the lines that belong to a stack trace even though they start at column 0.
+
+use super::*;
+
+/// Lines that belong to a stack trace or a traceback even though they start at column 0.
+pub(super) fn is_trace_line(b: &[u8]) -> bool {
+    const PREFIXES: [&[u8]; 12] = [
+        b"Caused by",
+        b"Suppressed:",
+        b"Traceback",
+        b"During handling",
+        b"The above exception",
+        b"panic:",
+        b"goroutine ",
+        b"Exception in thread",
+        b"at ",
+        b"...",
+        b"Stack trace:",
+        b"created by ",
+    ];
+    PREFIXES.iter().any(|p| b.starts_with(p))
+        || (b.first() == Some(&b'#') && b.get(1).is_some_and(u8::is_ascii_digit))
+        || first_word_ends_with_colon(b)
+}
+
+/// `ValueError: ...`, `java.lang.IllegalStateException: ...`: an exception line, whose
+/// message may well contain a date. (A header's own first word never ends in a colon
+/// before its date, except level words, which are not followed by a date anyway.)
+pub(super) fn first_word_ends_with_colon(b: &[u8]) -> bool {
+    let end = b
+        .iter()
+        .take(DATE_WINDOW)
+        .position(|&c| c == b' ')
+        .unwrap_or(0);
+    end > 1 && b[end - 1] == b':' && b[0].is_ascii_alphabetic()
+}
+
+/// `HH:MM:SS.fff` at `pos` (Logback's default layout has no date).
+pub(super) fn time_with_fraction(b: &[u8], pos: usize) -> bool {
+    let mut parts = Parts::default();
+    time_at(b, pos, &mut parts)
+        .is_some_and(|end| b[pos..end].iter().any(|&c| c == b'.' || c == b','))
+}
+
+/// klog: `E1120 13:10:00.123456`.
+pub(super) fn klog_prefix(b: &[u8]) -> Option<(Level, Parts, usize)> {
+    let level = match b.first()? {
+        b'I' => Level::Info,
+        b'W' => Level::Warn,
+        b'E' => Level::Error,
+        b'F' => Level::Fatal,
+        _ => return None,
+    };
+    let (mmdd, p) = digits_exact(b, 1, 4, 4)?;
+    if !byte_is(b, p, b' ') {
+        return None;
+    }
+    let mut parts = Parts {
+        month: Some(mmdd / 100),
+        day: Some(mmdd % 100),
+        ..Parts::default()
+    };
+    let p = time_at(b, p + 1, &mut parts)?;
+    Some((level, parts, p))
+}
+
+/// A date-like token in the first bytes: `YYYY-MM-DD` (any of `-/.`, years 1900-2199),
+/// `DD/Mon/YYYY`, `M/D/YYYY`, `Mon DD HH:MM`, `Mon DD, YYYY`.
+pub(super) fn date_near_start(b: &[u8]) -> bool {
+    find_date(&b[..b.len().min(DATE_WINDOW)], 0).is_some()
+}
+
+/// The position of the first date-like token in `w` at or after `from`.
+pub(super) fn find_date(w: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < w.len() {
+        let c = w[i];
+        let word_start = i == 0 || !w[i - 1].is_ascii_alphanumeric();
+        if c.is_ascii_digit() && (i == 0 || !w[i - 1].is_ascii_digit()) {
+            if year_first_date(w, i) {
+                return Some(i);
+            }
+            if word_start && (day_month_name_at(w, i).is_some() || day_first_date(w, i)) {
+                return Some(i);
+            }
+        } else if c.is_ascii_uppercase() && word_start && month_name_day(w, i) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+pub(super) fn year_first_date(w: &[u8], i: usize) -> bool {
+    let Some((year, p)) = digits(w, i, 4, 4) else {
+        return false;
+    };
+    if !(1900..=2199).contains(&year) || !matches!(w.get(p), Some(b'-' | b'/' | b'.')) {
+        return false;
+    }
+    let Some((month, p)) = digits(w, p + 1, 1, 2) else {
+        return false;
+    };
+    if !matches!(w.get(p), Some(b'-' | b'/' | b'.')) {
+        return false;
+    }
+    let Some((day, _)) = digits_exact(w, p + 1, 1, 2) else {
+        return false;
+    };
+    (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+pub(super) fn day_first_date(w: &[u8], i: usize) -> bool {
+    let Some((a, p)) = digits(w, i, 1, 2) else {
+        return false;
+    };
+    let Some(&sep) = w.get(p) else {
+        return false;
+    };
+    if sep != b'/' && sep != b'.' {
+        return false;
+    }
+    let Some((c, q)) = digits(w, p + 1, 1, 2) else {
+        return false;
+    };
+    if !byte_is(w, q, sep) {
+        return false;
+    }
+    let Some((year, _)) = digits_exact(w, q + 1, 4, 4) else {
+        return false;
+    };
+    (1900..=2199).contains(&year)
+        && (1..=31).contains(&a)
+        && (1..=31).contains(&c)
+        && (a <= 12 || c <= 12)
+}
+
+pub(super) fn month_name_day(w: &[u8], i: usize) -> bool {
+    let Some((_, p)) = month_at(w, i) else {
+        return false;
+    };
+    // Only the capitalized abbreviation: `may` and `march` are words too.
+    if p - i != 3 || !w[i + 1].is_ascii_lowercase() {
+        return false;
+    }
+    let p = skip_spaces(w, p);
+    let Some((day, p)) = digits_exact(w, p, 1, 2) else {
+        return false;
+    };
+    if !(1..=31).contains(&day) {
+        return false;
+    }
+    if byte_is(w, p, b',') {
+        let q = skip_spaces(w, p + 1);
+        return digits_exact(w, q, 4, 4).is_some();
+    }
+    let q = skip_spaces(w, p);
+    q > p && time_at(w, q, &mut Parts::default()).is_some()
+}
