@@ -200,6 +200,10 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
             }
             continue;
         }
+        if r.starts_with("---> ") && in_message {
+            in_message = false;
+            continue;
+        }
         if r.starts_with("Caused by:")
             || r.starts_with("Suppressed:")
             || r.starts_with("--- End of inner exception")

@@ -625,6 +625,8 @@ enum StrongFrame {
     RubyFrame,
     /// `--- End of inner exception stack trace ---` and friends.
     DotnetEnd,
+    /// ` ---> System.Exception: inner` on a line of its own (AggregateException).
+    DotnetInner,
     PhpStack,
     PhpThrown,
     GoFile,
@@ -639,8 +641,10 @@ fn strong_frame(
     let (frame, lang) = if ind == 0 {
         if r.starts_with(b"Caused by: ") {
             (StrongFrame::JavaCause, Language::Java)
-        } else if r.starts_with(b"--- End of ") {
+        } else if r.starts_with(b"--- End of ") || r == b"<---" {
             (StrongFrame::DotnetEnd, Language::Dotnet)
+        } else if r.starts_with(b"---> ") {
+            (StrongFrame::DotnetInner, Language::Dotnet)
         } else if r == b"Stack trace:" {
             (StrongFrame::PhpStack, Language::Php)
         } else {
@@ -654,8 +658,10 @@ fn strong_frame(
         (StrongFrame::JavaCause, Language::Java)
     } else if r.starts_with(b"File \"") {
         (StrongFrame::PyFile, Language::Python)
-    } else if r.starts_with(b"--- End of ") {
+    } else if r.starts_with(b"--- End of ") || r == b"<---" {
         (StrongFrame::DotnetEnd, Language::Dotnet)
+    } else if r.starts_with(b"---> ") {
+        (StrongFrame::DotnetInner, Language::Dotnet)
     } else if r.starts_with(b"thrown in ") {
         (StrongFrame::PhpThrown, Language::Php)
     } else if ruby_frame(r) {
@@ -677,7 +683,7 @@ fn phase_after_frame(frame: StrongFrame, current: Phase, r: &[u8]) -> Phase {
         },
         StrongFrame::JavaElided => Phase::Frames,
         StrongFrame::DotnetEnd => Phase::Frames,
-        StrongFrame::JavaCause => Phase::ExcMessage {
+        StrongFrame::JavaCause | StrongFrame::DotnetInner => Phase::ExcMessage {
             loose: 0,
             loose_ok: true,
         },
@@ -1441,6 +1447,19 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].0, node);
         assert_eq!(got[0].1, GroupKind::Trace(Language::Node));
+    }
+
+    #[test]
+    fn dotnet_aggregate_exception_with_inner_exceptions_on_their_own_lines() {
+        let trace = "Unhandled exception. System.AggregateException: One or more errors occurred. (boom)\n \
+            ---> System.Exception: boom\n   \
+            at Shop.Worker.Run() in /src/Worker.cs:line 14\n   \
+            --- End of inner exception stack trace ---\n   \
+            at Shop.Program.Main() in /src/Program.cs:line 8";
+        let got = groups(&format!("{trace}\ninfo: Shop[0]"));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, trace);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Dotnet));
     }
 
     #[test]
