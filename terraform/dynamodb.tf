@@ -1,26 +1,38 @@
-# The consumer's shared state: shard leases and checkpoints, seen event ids, incidents,
-# alert state and the outbox, in one table (items keyed by pk/sk, conditional writes),
-# billed per request. Items with an `expires_at` (epoch seconds) are removed by TTL.
+# The consumer's shared state, in the tables it expects (it would create them if missing;
+# creating them here sets encryption, recovery and TTL, and spares it CreateTable rights):
+#   <name>-leases     shard leases and checkpoints (kinesis.lease_table), key lease_key
+#   <name>-dedupe     event ids seen (state.table_prefix), key event_id, TTL on `expires`
+#   <name>-incidents  incidents and alert state, key fingerprint
+#   <name>-outbox     Slack messages waiting or sent, key id
+# All on-demand (PAY_PER_REQUEST); the consumer writes them with conditional writes.
+
+locals {
+  state_tables = {
+    leases    = { key = "lease_key", ttl = null }
+    dedupe    = { key = "event_id", ttl = "expires" }
+    incidents = { key = "fingerprint", ttl = null }
+    outbox    = { key = "id", ttl = null }
+  }
+}
 
 resource "aws_dynamodb_table" "state" {
-  name         = "${var.name}-state"
+  for_each = local.state_tables
+
+  name         = "${var.name}-${each.key}"
   billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "pk"
-  range_key    = "sk"
+  hash_key     = each.value.key
 
   attribute {
-    name = "pk"
+    name = each.value.key
     type = "S"
   }
 
-  attribute {
-    name = "sk"
-    type = "S"
-  }
-
-  ttl {
-    attribute_name = "expires_at"
-    enabled        = true
+  dynamic "ttl" {
+    for_each = each.value.ttl == null ? [] : [each.value.ttl]
+    content {
+      attribute_name = ttl.value
+      enabled        = true
+    }
   }
 
   point_in_time_recovery {

@@ -85,15 +85,16 @@ data "aws_iam_policy_document" "consumer" {
       "dynamodb:DeleteItem",
       "dynamodb:BatchWriteItem",
       "dynamodb:ConditionCheckItem",
+      # Used through TransactWriteItems (each item's own action is authorized).
       "dynamodb:Query",
       "dynamodb:Scan",
     ]
-    resources = [aws_dynamodb_table.state.arn, "${aws_dynamodb_table.state.arn}/index/*"]
+    resources = [for t in aws_dynamodb_table.state : t.arn]
   }
   statement {
     sid       = "DeadLetters"
     actions   = ["s3:PutObject", "s3:GetObject"]
-    resources = ["${aws_s3_bucket.dead_letters.arn}/dead-letters/*"]
+    resources = ["${aws_s3_bucket.dead_letters.arn}/${local.dead_letter_prefix}*"]
   }
   statement {
     sid       = "ListDeadLetters"

@@ -23,4 +23,5 @@ locals {
   # Bucket names are global: the account id keeps them unique.
   archive_bucket     = "${var.name}-archive-${local.account_id}"
   dead_letter_bucket = "${var.name}-dead-letters-${local.account_id}"
+  dead_letter_prefix = "dead-letters/"
 }

@@ -12,7 +12,7 @@ output "cluster_name" {
 }
 
 output "kinesis_stream_name" {
-  description = "CALI_KINESIS_STREAM: the stream of alertable events."
+  description = "CALI_KINESIS_STREAM (Fluent Bit) and CALI_KINESIS_STREAM_NAME (consumer): the stream of alertable events."
   value       = aws_kinesis_stream.events.name
 }
 
@@ -21,14 +21,24 @@ output "firehose_stream_name" {
   value       = aws_kinesis_firehose_delivery_stream.archive.name
 }
 
-output "dynamodb_table_name" {
-  description = "CALI_DYNAMODB_TABLE: the consumer's shared state."
-  value       = aws_dynamodb_table.state.name
+output "dynamodb_lease_table" {
+  description = "CALI_KINESIS_LEASE_TABLE: shard leases and checkpoints."
+  value       = aws_dynamodb_table.state["leases"].name
 }
 
-output "dead_letter_url" {
-  description = "CALI_DEAD_LETTER: where the consumer writes records it cannot decode."
-  value       = "s3://${aws_s3_bucket.dead_letters.id}/dead-letters/"
+output "dynamodb_table_prefix" {
+  description = "CALI_STATE_TABLE_PREFIX: prefix of the dedupe, incidents and outbox tables."
+  value       = var.name
+}
+
+output "dead_letter_bucket" {
+  description = "CALI_DEAD_LETTER_BUCKET: where the consumer writes records it cannot decode."
+  value       = aws_s3_bucket.dead_letters.id
+}
+
+output "dead_letter_prefix" {
+  description = "CALI_DEAD_LETTER_PREFIX: key prefix of the dead letters."
+  value       = local.dead_letter_prefix
 }
 
 output "archive_bucket" {
@@ -42,7 +52,7 @@ output "opensearch_endpoint" {
 }
 
 output "secret_arn" {
-  description = "Secrets Manager secret with the Slack webhook URL and the LLM API key."
+  description = "CALI_SLACK_WEBHOOK_SECRET_ARN: Secrets Manager secret with webhook_url and llm_api_key."
   value       = aws_secretsmanager_secret.consumer.arn
 }
 

@@ -167,7 +167,7 @@ variable "opensearch_index" {
 # --- consumer state ----------------------------------------------------------------------
 
 variable "dynamodb_point_in_time_recovery" {
-  description = "Point-in-time recovery of the consumer's state table (leases, checkpoints, incidents, outbox)."
+  description = "Point-in-time recovery of the consumer's state tables (leases, dedupe, incidents, outbox)."
   type        = bool
   default     = true
 }

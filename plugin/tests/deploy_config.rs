@@ -950,42 +950,60 @@ fn the_daemonset_runs_the_configuration_it_mounts() {
     assert_eq!(pod["serviceAccountName"], "fluent-bit");
 }
 
+/// The consumer's settings the Deployment sets (`CALI_<SECTION>_<KEY>` of the consumer's
+/// configuration: source.kind, kinesis.lease_store, state.kind, dead_letter.kind, http.addr).
+const CONSUMER_ENV: &[&str] = &[
+    "CALI_SOURCE_KIND",
+    "CALI_KINESIS_LEASE_STORE",
+    "CALI_STATE_KIND",
+    "CALI_DEAD_LETTER_KIND",
+    "CALI_HTTP_ADDR",
+    "CALI_SLACK_WEBHOOK_URL",
+];
+
+/// The consumer's AWS names, from the `cali-aws` ConfigMap (kinesis.stream_name,
+/// kinesis.lease_table, state.table_prefix, dead_letter.bucket, dead_letter.prefix).
+const CONSUMER_AWS_ENV: &[&str] = &[
+    "CALI_KINESIS_STREAM_NAME",
+    "CALI_KINESIS_LEASE_TABLE",
+    "CALI_STATE_TABLE_PREFIX",
+    "CALI_DEAD_LETTER_BUCKET",
+    "CALI_DEAD_LETTER_PREFIX",
+];
+
 #[test]
 fn the_consumer_deployment_has_its_settings_probes_and_budget() {
     let Some(docs) = k8s_yaml() else { return };
     let deployment = k8s_object(&docs, "Deployment", "cali-consumer");
     assert_eq!(deployment["spec"]["replicas"], 2);
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    let env: Vec<&str> = container["env"]
-        .as_array()
-        .expect("env")
-        .iter()
-        .filter_map(|e| e["name"].as_str())
-        .collect();
-    let settings = k8s_object(&docs, "ConfigMap", "cali-aws");
-    for var in [
-        "CALI_SOURCE",
-        "CALI_STATE",
-        "CALI_HTTP_ADDR",
-        "CALI_SLACK_WEBHOOK_URL",
-    ] {
-        assert!(env.contains(&var), "consumer env lacks {var}");
+    assert_eq!(container["args"][0], "run");
+    let env = container["env"].as_array().expect("env");
+    let value_of = |name: &str| {
+        env.iter()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["value"].as_str())
+    };
+    for var in CONSUMER_ENV {
+        assert!(
+            env.iter().any(|e| e["name"] == *var),
+            "consumer env lacks {var}"
+        );
     }
-    for var in [
-        "CALI_KINESIS_STREAM",
-        "CALI_DYNAMODB_TABLE",
-        "CALI_DEAD_LETTER",
-    ] {
+    assert_eq!(value_of("CALI_SOURCE_KIND"), Some("kinesis"));
+    assert_eq!(value_of("CALI_KINESIS_LEASE_STORE"), Some("dynamodb"));
+    assert_eq!(value_of("CALI_STATE_KIND"), Some("dynamodb"));
+    assert_eq!(value_of("CALI_DEAD_LETTER_KIND"), Some("s3"));
+    let settings = k8s_object(&docs, "ConfigMap", "cali-aws");
+    for var in CONSUMER_AWS_ENV {
         assert!(settings["data"][var].is_string(), "cali-aws lacks {var}");
     }
-    let addr = container["env"]
-        .as_array()
-        .expect("env")
-        .iter()
-        .find(|e| e["name"] == "CALI_HTTP_ADDR")
-        .expect("addr");
-    let port = addr["value"]
-        .as_str()
+    // Both halves name the same stream.
+    assert_eq!(
+        settings["data"]["CALI_KINESIS_STREAM_NAME"],
+        settings["data"]["CALI_KINESIS_STREAM"]
+    );
+    let port = value_of("CALI_HTTP_ADDR")
         .and_then(|a| a.rsplit(':').next())
         .expect("host:port");
     assert_eq!(container["ports"][0]["containerPort"].to_string(), port);
@@ -999,6 +1017,57 @@ fn the_consumer_deployment_has_its_settings_probes_and_budget() {
     );
     let service = k8s_object(&docs, "Service", "cali-consumer");
     assert_eq!(service["spec"]["ports"][0]["port"].to_string(), port);
+}
+
+#[test]
+fn the_aws_names_are_the_ones_terraform_creates_by_default() {
+    let Some(docs) = k8s_yaml() else { return };
+    let data = &k8s_object(&docs, "ConfigMap", "cali-aws")["data"];
+    let variables = read("terraform/variables.tf");
+    let name = terraform_default(&variables, "name");
+    let tables = read("terraform/dynamodb.tf");
+    for table in ["leases", "dedupe", "incidents", "outbox"] {
+        assert!(
+            tables.contains(&format!("    {table} ")),
+            "terraform/dynamodb.tf lacks the {table} table"
+        );
+    }
+    assert_eq!(
+        data["CALI_KINESIS_LEASE_TABLE"].as_str(),
+        Some(format!("{name}-leases").as_str())
+    );
+    assert_eq!(
+        data["CALI_STATE_TABLE_PREFIX"].as_str(),
+        Some(name.as_str())
+    );
+    assert_eq!(
+        data["CALI_KINESIS_STREAM"].as_str(),
+        Some(format!("{name}-events").as_str())
+    );
+    assert_eq!(
+        data["CALI_FIREHOSE_STREAM"].as_str(),
+        Some(format!("{name}-archive").as_str())
+    );
+    assert!(read("terraform/kinesis.tf").contains("name             = \"${var.name}-events\""));
+    assert!(read("terraform/firehose.tf").contains("name        = \"${var.name}-archive\""));
+    let prefix = data["CALI_DEAD_LETTER_PREFIX"].as_str().expect("prefix");
+    assert!(read("terraform/main.tf").contains(&format!("dead_letter_prefix = \"{prefix}\"")));
+}
+
+/// A string variable's default in variables.tf.
+fn terraform_default(variables: &str, name: &str) -> String {
+    let block = variables
+        .split(&format!("variable \"{name}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("variable {name}"));
+    let line = block
+        .lines()
+        .find(|l| l.trim_start().starts_with("default"))
+        .expect("a default");
+    line.split('"')
+        .nth(1)
+        .expect("a string default")
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1152,20 +1221,7 @@ fn every_terraform_variable_has_a_description_and_a_default() {
 fn terraform_irsa_roles_trust_the_service_accounts_of_the_manifests() {
     let Some(docs) = k8s_yaml() else { return };
     let variables = read("terraform/variables.tf");
-    let default_of = |name: &str| -> String {
-        let block = variables
-            .split(&format!("variable \"{name}\""))
-            .nth(1)
-            .unwrap_or_else(|| panic!("variable {name}"));
-        let line = block
-            .lines()
-            .find(|l| l.trim_start().starts_with("default"))
-            .expect("a default");
-        line.split('"')
-            .nth(1)
-            .expect("a string default")
-            .to_string()
-    };
+    let default_of = |name: &str| terraform_default(&variables, name);
     let namespace = default_of("k8s_namespace");
     for (variable, account) in [
         ("fluent_bit_service_account", "fluent-bit"),
