@@ -30,8 +30,10 @@ module "eks" {
       min_size       = var.node_min_size
       max_size       = var.node_max_size
       desired_size   = var.node_desired_size
-      # Fluent Bit's tail offsets and filesystem buffer live on the node's disk.
-      disk_size = 50
+      # Fluent Bit's tail offsets and filesystem buffer live on the node's disk. disk_size
+      # applies only without the module's custom launch template.
+      use_custom_launch_template = false
+      disk_size                  = 50
     }
   }
 }

@@ -1,5 +1,7 @@
 # OpenSearch domain in the VPC's private subnets: full-text search over every event
 # (Dashboards / Grafana). Reached only from inside the VPC (the nodes and Firehose).
+# A VPC domain needs the account's OpenSearch service-linked role; in an account that never
+# had one, create it first: aws iam create-service-linked-role --aws-service-name opensearchservice.amazonaws.com
 
 resource "aws_security_group" "opensearch" {
   name        = "${var.name}-opensearch"
