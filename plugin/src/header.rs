@@ -1216,6 +1216,14 @@ mod tests {
             parse("2026-11-20 13:10:00 INFO nothing here: a=b").trace_id,
             None
         );
+        // `trace:` is prose, not an id.
+        assert_eq!(
+            parse("2026-11-20 13:10:00 ERROR printing stack trace: java.lang.X").trace_id,
+            None
+        );
+        let h = parse("2026-11-20 13:10:00 INFO traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ok");
+        assert_eq!(s(&h.trace_id), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(s(&h.span_id), Some("00f067aa0ba902b7"));
     }
 
     #[test]
@@ -1339,6 +1347,13 @@ mod tests {
         );
         let h = parse(r#"{"timeMillis":1795180200123,"level":"INFO","message":"m"}"#);
         assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+    }
+
+    #[test]
+    fn json_google_cloud_trace() {
+        let h =
+            parse(r#"{"message":"m","logging.googleapis.com/trace":"projects/p/traces/abc123"}"#);
+        assert_eq!(s(&h.trace_id), Some("abc123"));
     }
 
     #[test]

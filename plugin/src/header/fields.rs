@@ -151,25 +151,16 @@ pub(super) fn field<'a>(
             set(&mut h.stack_trace, value);
             false
         }
-        "traceparent" => {
-            // W3C: `00-<32 hex trace>-<16 hex span>-<flags>`.
-            let v = value.as_ref();
-            let valid = v.len() >= 55
-                && v.get(3..35).is_some_and(is_hex_id)
-                && v.get(36..52).is_some_and(is_hex_id);
-            if valid {
-                set(&mut h.trace_id, sub(&value, 3, 35));
-                set(&mut h.span_id, sub(&value, 36, 52));
-            }
+        // Google Cloud Logging: `projects/<project>/traces/<trace id>`.
+        "logging.googleapis.com/trace" => {
+            let start = value.rfind('/').map_or(0, |i| i + 1);
+            let end = value.len();
+            set(&mut h.trace_id, sub(&value, start, end));
             false
         }
         _ => {
-            match id_kind(key) {
-                Some(IdKind::Trace) => set(&mut h.trace_id, value),
-                Some(IdKind::Span) => set(&mut h.span_id, value),
-                Some(IdKind::Request) => set(&mut h.request_id, value),
-                Some(IdKind::Correlation) => set(&mut h.correlation_id, value),
-                None => {}
+            if let Some(kind) = id_kind(key) {
+                assign_id(kind, value, h);
             }
             false
         }
@@ -196,6 +187,8 @@ pub(super) enum IdKind {
     Span,
     Request,
     Correlation,
+    /// W3C `traceparent`: both the trace and the span id.
+    TraceParent,
 }
 
 /// Which id a key names, ignoring case and `_ - .` (`trace_id`, `traceId`, `X-Request-ID`,
@@ -215,12 +208,33 @@ pub(super) fn id_kind(key: &str) -> Option<IdKind> {
         n += 1;
     }
     Some(match &buf[..n] {
-        b"traceid" | b"ddtraceid" | b"xb3traceid" | b"trace" | b"oteltraceid" => IdKind::Trace,
+        b"traceid" | b"ddtraceid" | b"xb3traceid" | b"oteltraceid" => IdKind::Trace,
         b"spanid" | b"ddspanid" | b"xb3spanid" | b"otelspanid" => IdKind::Span,
         b"requestid" | b"xrequestid" | b"reqid" => IdKind::Request,
         b"correlationid" | b"xcorrelationid" => IdKind::Correlation,
+        b"traceparent" => IdKind::TraceParent,
         _ => return None,
     })
+}
+
+fn assign_id<'a>(kind: IdKind, value: Cow<'a, str>, h: &mut Header<'a>) {
+    match kind {
+        IdKind::Trace => set(&mut h.trace_id, value),
+        IdKind::Span => set(&mut h.span_id, value),
+        IdKind::Request => set(&mut h.request_id, value),
+        IdKind::Correlation => set(&mut h.correlation_id, value),
+        IdKind::TraceParent => {
+            // W3C: `00-<32 hex trace>-<16 hex span>-<flags>`.
+            let v = value.as_ref();
+            let valid = v.len() >= 55
+                && v.get(3..35).is_some_and(is_hex_id)
+                && v.get(36..52).is_some_and(is_hex_id);
+            if valid {
+                set(&mut h.trace_id, sub(&value, 3, 35));
+                set(&mut h.span_id, sub(&value, 36, 52));
+            }
+        }
+    }
 }
 
 /// Ids marked in plain text: `trace_id=abc`, `traceId: abc`, `X-Request-ID: abc`,
@@ -269,14 +283,7 @@ pub(super) fn scan_ids<'a>(line: &'a str, h: &mut Header<'a>) {
             e -= 1;
         }
         if e > v {
-            let value = Cow::Borrowed(&line[v..e]);
-            let slot = match kind {
-                IdKind::Trace => &mut h.trace_id,
-                IdKind::Span => &mut h.span_id,
-                IdKind::Request => &mut h.request_id,
-                IdKind::Correlation => &mut h.correlation_id,
-            };
-            set(slot, value);
+            assign_id(kind, Cow::Borrowed(&line[v..e]), h);
         }
         i = e.max(i + 1);
     }
