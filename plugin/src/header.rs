@@ -451,6 +451,11 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
                 p = end;
                 continue;
             }
+            // Tomcat/JUL one-line: `LEVEL [thread] org.apache.Class.method message`.
+            if !colon && h.level.is_some() && h.thread.is_some() && bare.matches('.').count() >= 2 {
+                h.logger = Some(Cow::Borrowed(word));
+                return end;
+            }
         }
         return p;
     }
@@ -1165,6 +1170,24 @@ mod tests {
         assert_eq!(ts(&h), "2026-11-20T13:10:00Z");
         assert_eq!(h.level, Some(Level::Warn));
         assert_eq!(h.message, "disk almost full");
+    }
+
+    #[test]
+    fn java_util_logging_layouts() {
+        let h = parse("20-Nov-2026 13:10:00.123 SEVERE [main] org.apache.catalina.core.StandardService.startInternal Starting service [Catalina]");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00.123Z");
+        assert_eq!(h.level, Some(Level::Error));
+        assert_eq!(s(&h.thread), Some("main"));
+        assert_eq!(
+            s(&h.logger),
+            Some("org.apache.catalina.core.StandardService.startInternal")
+        );
+        assert_eq!(h.message, "Starting service [Catalina]");
+        let h = parse("Fri Nov 20 13:10:00 UTC 2026 started");
+        assert_eq!(ts(&h), "2026-11-20T13:10:00Z");
+        assert_eq!(h.message, "started");
+        let h = parse("Fri Nov 20 13:10:00 CET 2026 started");
+        assert_eq!(ts(&h), "2026-11-20T12:10:00Z");
     }
 
     #[test]

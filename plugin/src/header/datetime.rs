@@ -415,7 +415,9 @@ pub(super) fn ctime_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
     if parts.year.is_some() {
         return Some((parts, p));
     }
-    let q = skip_spaces(b, p);
+    // `date`'s output puts the zone before the year: `Fri Nov 20 13:10:00 UTC 2026`.
+    let q = trailing_zone(b, p, &mut parts);
+    let q = skip_spaces(b, q);
     let (year, q) = digits_exact(b, q, 4, 4)?;
     parts.year = Some(year as i32);
     Some((parts, q))
