@@ -5,8 +5,8 @@
 
 use std::borrow::Cow;
 
-/// Nesting deeper than this is rejected: the validator recurses, and hostile input must
-/// not overflow the interpreter's small stack (Fluent Bit's default is 8 KiB).
+/// Nesting deeper than this (the record's own object included) is rejected, so hostile
+/// input cannot make the validator's bit stack of open containers overflow.
 pub const MAX_DEPTH: usize = 128;
 
 /// One top-level member of an object: its unescaped key and its value's raw JSON text.
@@ -50,7 +50,7 @@ pub fn parse_object(src: &str) -> Result<Vec<Member<'_>>, JsonError> {
             scan.expect(b':', "expected ':'")?;
             scan.skip_ws();
             let start = scan.pos;
-            scan.value(1)?;
+            scan.value()?;
             members.push(Member {
                 key,
                 value: &src[start..scan.pos],
@@ -159,7 +159,7 @@ fn member<'a>(raw: &'a str, key: &str) -> Option<&'a str> {
         scan.expect(b':', "").ok()?;
         scan.skip_ws();
         let start = scan.pos;
-        scan.value(1).ok()?;
+        scan.value().ok()?;
         if matches {
             return Some(&raw[start..scan.pos]);
         }
@@ -367,80 +367,89 @@ impl<'a> Scanner<'a> {
     }
 
     /// Validates one value at the cursor, leaving the cursor just after it.
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
-        match self.peek() {
-            None => Err(self.error("unexpected end of input")),
-            Some(b'"') => self.string().map(|_| ()),
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b't') => self.literal("true"),
-            Some(b'f') => self.literal("false"),
-            Some(b'n') => self.literal("null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.error("expected a value")),
+    ///
+    /// Iterative, not recursive: the open containers are a bit stack (1 = object,
+    /// 0 = array), so hostile nesting costs no call frames. Fluent Bit's interpreter
+    /// stack is 8 KiB by default (`Wasm_Stack_Size`), far too small for 128 nested calls.
+    /// The enclosing object counts as the first level of `MAX_DEPTH`.
+    fn value(&mut self) -> Result<(), JsonError> {
+        let mut open: u128 = 0;
+        let mut depth = 1usize;
+        loop {
+            match self.peek() {
+                None => return Err(self.error("unexpected end of input")),
+                Some(c @ (b'{' | b'[')) => {
+                    if depth >= MAX_DEPTH {
+                        return Err(self.error("nesting too deep"));
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    let is_object = c == b'{';
+                    let close = if is_object { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                    } else {
+                        open = (open << 1) | u128::from(is_object);
+                        depth += 1;
+                        if is_object {
+                            self.member_key()?;
+                        }
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(_) => return Err(self.error("expected a value")),
+            }
+            // A value is complete: close the containers it completes, or move on to the
+            // next element of the innermost one.
+            loop {
+                if depth == 1 {
+                    return Ok(());
+                }
+                self.skip_ws();
+                let in_object = open & 1 == 1;
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_ws();
+                        if in_object {
+                            self.member_key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if in_object => {}
+                    Some(b']') if !in_object => {}
+                    Some(_) if in_object => return Err(self.error("expected ',' or '}'")),
+                    Some(_) => return Err(self.error("expected ',' or ']'")),
+                    None => return Err(self.error("unexpected end of input")),
+                }
+                self.pos += 1;
+                open >>= 1;
+                depth -= 1;
+            }
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nesting too deep"));
-        }
-        self.pos += 1;
+    /// `"key" :` inside an object, leaving the cursor on the member's value.
+    fn member_key(&mut self) -> Result<(), JsonError> {
         self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(());
+        if self.peek() != Some(b'"') {
+            return Err(match self.peek() {
+                None => self.error("unexpected end of input"),
+                Some(_) => self.error("expected a string key"),
+            });
         }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(match self.peek() {
-                    None => self.error("unexpected end of input"),
-                    Some(_) => self.error("expected a string key"),
-                });
-            }
-            self.string()?;
-            self.skip_ws();
-            self.expect(b':', "expected ':'")?;
-            self.skip_ws();
-            self.value(depth)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                Some(_) => return Err(self.error("expected ',' or '}'")),
-                None => return Err(self.error("unexpected end of input")),
-            }
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nesting too deep"));
-        }
-        self.pos += 1;
+        self.string()?;
         self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_ws();
-            self.value(depth)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                Some(_) => return Err(self.error("expected ',' or ']'")),
-                None => return Err(self.error("unexpected end of input")),
-            }
-        }
+        self.expect(b':', "expected ':'")?;
+        self.skip_ws();
+        Ok(())
     }
 
     fn literal(&mut self, word: &'static str) -> Result<(), JsonError> {
@@ -560,6 +569,44 @@ mod tests {
             parse_object(&hostile).unwrap_err().reason,
             "nesting too deep"
         );
+    }
+
+    #[test]
+    fn deep_mixed_nesting_closes_in_order() {
+        // Alternating objects and arrays, `levels` deep inside the record's object.
+        let nest = |levels: usize| {
+            let (mut open, mut close) = (String::new(), String::new());
+            for i in 0..levels {
+                if i % 2 == 0 {
+                    open.push_str("{\"k\":");
+                    close.insert(0, '}');
+                } else {
+                    open.push('[');
+                    close.insert(0, ']');
+                }
+            }
+            (open, close)
+        };
+        let (open, close) = nest(MAX_DEPTH - 1);
+        let deepest = format!("{{\"a\":{open}1{close},\"b\":2}}");
+        let members = parse_object(&deepest).unwrap();
+        assert_eq!(keys(&members), ["a", "b"]);
+        assert_eq!(members[0].value.len(), open.len() + 1 + close.len());
+        // serde_json's own limit is a level lower, so compare below both limits.
+        let (open, close) = nest(100);
+        let deep = format!("{{\"a\":{open}1{close},\"b\":2}}");
+        assert_agrees_with_serde(&deep);
+        let swapped: String = close
+            .chars()
+            .map(|c| if c == '}' { ']' } else { '}' })
+            .collect();
+        let swapped = format!("{{\"a\":{open}1{swapped}}}");
+        assert!(parse_object(&swapped).is_err());
+        assert_agrees_with_serde(&swapped);
+        let err = parse_object(r#"{"a":{"b":1]}"#).unwrap_err();
+        assert_eq!((err.offset, err.reason), (11, "expected ',' or '}'"));
+        let err = parse_object(r#"{"a":[1}"#).unwrap_err();
+        assert_eq!((err.offset, err.reason), (7, "expected ',' or ']'"));
     }
 
     #[test]
