@@ -1540,6 +1540,21 @@ mod tests {
         }
     }
 
+    /// A 10 MB line (the filter's worst case) is read without panicking, and the header
+    /// before it still counts.
+    #[test]
+    fn huge_lines() {
+        for filler in ["a", "=", "[", "1", " ", "é"] {
+            let tail = filler.repeat(10 * 1024 * 1024 / filler.len());
+            let line = format!("2026-11-20 13:10:00 ERROR {tail}");
+            let h = parse(&line);
+            assert_eq!(ts(&h), "2026-11-20T13:10:00Z", "{filler}");
+            assert_eq!(h.level, Some(Level::Error));
+            let _ = parse(&tail);
+            let _ = HeaderParser::default().starts_event(&tail);
+        }
+    }
+
     #[test]
     fn non_ascii_text_is_safe() {
         for line in [

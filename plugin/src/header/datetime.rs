@@ -172,12 +172,13 @@ pub(super) fn name_at(b: &[u8], pos: usize, names: &[&[u8]]) -> Option<(u32, usi
     if pos >= b.len() {
         return None;
     }
+    // No month or weekday name is longer than 9 letters: stop there on long words.
     let mut end = pos;
-    while end < b.len() && b[end].is_ascii_alphabetic() {
+    while end < b.len() && end - pos <= 9 && b[end].is_ascii_alphabetic() {
         end += 1;
     }
     let word = &b[pos..end];
-    if word.len() < 3 {
+    if word.len() < 3 || word.len() > 9 {
         return None;
     }
     names
