@@ -111,7 +111,7 @@ pub fn write_group(
 
     let level = header
         .level
-        .or_else(|| exception.as_ref().map(|e| exception_level(e)));
+        .or_else(|| exception.as_ref().map(exception_level));
     let alertable = exception.is_some() || level.is_some_and(|l| l >= settings.alert_level);
 
     let fp = match &exception {

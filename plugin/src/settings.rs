@@ -296,8 +296,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_keeps_the_previous_one() {
-        let mut previous = Settings::default();
-        previous.max_lines = 42;
+        let previous = Settings { max_lines: 42, ..Settings::default() };
         let members = [
             member("cali_tick", "1"),
             member("max_lines", "-3"),
