@@ -437,7 +437,12 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         .iter()
         .enumerate()
         .find(|(_, (_, l))| l.as_bytes().ends_with(tb))?;
-    let at = line.find("Traceback").unwrap_or(0);
+    // `  + Exception Group Traceback ...` starts at its margin; a logging prefix before a
+    // plain `Traceback` is not part of the trace.
+    let at = match line.find("Exception Group Traceback") {
+        Some(_) => indent(line.as_bytes()),
+        None => line.find("Traceback").unwrap_or(0),
+    };
     let trace_start = offset + at;
     let mut frames = Vec::new();
     let mut kind = String::new();
@@ -1054,6 +1059,26 @@ mod tests {
         assert_eq!(dart.kind, "MyError");
         assert_eq!(dart.frames[0].function, "main");
         assert_eq!(dart.frames[0].line, Some(15));
+    }
+
+    #[test]
+    fn exception_groups_and_bare_java_stacks() {
+        let text = "  + Exception Group Traceback (most recent call last):\n  |   File \"/app/run.py\", line 4, in main\n  \
+            | ExceptionGroup: two failures (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    | ValueError: a";
+        let e = get(text, None);
+        assert_eq!(e.language, Some(Language::Python));
+        assert_eq!(e.kind, "ExceptionGroup");
+        assert_eq!(e.frames[0].function, "main");
+        assert_eq!(e.trace_start, 2);
+
+        // A `stack_trace` field of a JSON log line (logstash-logback-encoder).
+        let e = get(
+            "java.lang.IllegalArgumentException: bad sku\n\tat com.acme.Catalog.find(Catalog.java:31)",
+            None,
+        );
+        assert_eq!(e.language, Some(Language::Java));
+        assert_eq!(e.kind, "java.lang.IllegalArgumentException");
+        assert_eq!(e.frames[0].module.as_deref(), Some("com.acme.Catalog"));
     }
 
     #[test]
