@@ -468,6 +468,10 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
                 None => brk,
             }
         }
+        Phase::ExcMessage { .. } if held.lang == Some(Language::Node) && r == b"{" => {
+            // The properties of an error printed without frames.
+            cont(Phase::NodeProps, None, false)
+        }
         Phase::ExcMessage { loose, loose_ok } => {
             if ind == 0 {
                 if let Some(shape) = exception_shape(r) {
@@ -503,10 +507,16 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
         }
         Phase::NodePreamble(0) => cont(Phase::NodePreamble(1), None, false),
         Phase::NodePreamble(1) if is_caret_line(r) => cont(Phase::NodePreamble(2), None, false),
-        Phase::NodePreamble(2) if ind == 0 && exception_shape(r).is_some() => {
-            let phase = Phase::ExcMessage {
-                loose: 0,
-                loose_ok: true,
+        // After the caret and the blank line comes the error, whatever its shape
+        // (`[UnhandledPromiseRejection: ...]` has none).
+        Phase::NodePreamble(2) if ind == 0 => {
+            let phase = if r.ends_with(b" {") {
+                Phase::NodeProps
+            } else {
+                Phase::ExcMessage {
+                    loose: 0,
+                    loose_ok: true,
+                }
             };
             cont(phase, Some(Language::Node), true)
         }
@@ -1460,6 +1470,18 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].0, trace);
         assert_eq!(got[0].1, GroupKind::Trace(Language::Dotnet));
+    }
+
+    #[test]
+    fn node_unhandled_rejection_without_frames() {
+        let trace = "node:internal/process/promises:288\n            \
+            triggerUncaughtException(err, true /* fromPromise */);\n            ^\n\n\
+            [UnhandledPromiseRejection: This error originated either by throwing inside of an async function.] {\n  \
+            code: 'ERR_UNHANDLED_REJECTION'\n}\n\nNode.js v18.19.0";
+        let got = groups(&format!("{trace}\nnpm ERR! code 1"));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, trace);
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Node));
     }
 
     #[test]
