@@ -166,6 +166,11 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
             .position(|(o, _)| o == offset)
             .unwrap_or_default();
     }
+    if exc.is_none() && lang == Language::Node {
+        if let Some(info) = node_bracketed_error(lines) {
+            return Some(info);
+        }
+    }
     let (trace_start, exc_line) = match exc {
         Some(e) => e,
         None => {
@@ -243,6 +248,24 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
         language: Some(lang),
         frames,
         trace_start,
+    })
+}
+
+/// `[UnhandledPromiseRejection: This error originated ...] {`: an error Node prints by
+/// its `[Name: message]` inspection, without frames.
+fn node_bracketed_error(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+    let (offset, line) = lines.iter().find(|(_, l)| {
+        l.starts_with('[') && l.contains(": ") && l.trim_end_matches(" {").ends_with(']')
+    })?;
+    let inner = line.trim_end_matches(" {");
+    let inner = &inner[1..inner.len() - 1];
+    let (kind, message) = inner.split_once(": ")?;
+    Some(ExceptionInfo {
+        kind: kind.to_string(),
+        message: message.to_string(),
+        language: Some(Language::Node),
+        frames: Vec::new(),
+        trace_start: offset,
     })
 }
 
@@ -1079,6 +1102,16 @@ mod tests {
         assert_eq!(e.language, Some(Language::Java));
         assert_eq!(e.kind, "java.lang.IllegalArgumentException");
         assert_eq!(e.frames[0].module.as_deref(), Some("com.acme.Catalog"));
+    }
+
+    #[test]
+    fn node_unhandled_rejection_without_frames() {
+        let text = "node:internal/process/promises:288\n    triggerUncaughtException(err, true);\n    ^\n\n\
+            [UnhandledPromiseRejection: reason \"boom\".] {\n  code: 'ERR_UNHANDLED_REJECTION'\n}";
+        let e = get(text, Some(Language::Node));
+        assert_eq!(e.kind, "UnhandledPromiseRejection");
+        assert_eq!(e.message, "reason \"boom\".");
+        assert!(text[e.trace_start..].starts_with("[Unhandled"));
     }
 
     #[test]
