@@ -762,9 +762,9 @@ fn ends_with_line_and_column(r: &[u8]) -> bool {
 }
 
 /// A line that begins a trace.
-pub(crate) struct TraceStart {
+struct TraceStart {
     phase: Phase,
-    pub(crate) lang: Option<Language>,
+    lang: Option<Language>,
     /// Unmistakably a trace even before any frame (`Traceback ...`, `panic: `).
     definitive: bool,
     /// May belong to the header line before it (PHP's own `PHP Fatal error:` prefix may not).
@@ -774,7 +774,7 @@ pub(crate) struct TraceStart {
 const TRACEBACK: &[u8] = b"Traceback (most recent call last):";
 
 /// Does this line begin a trace of an enabled language?
-pub(crate) fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
+fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
     use Language::*;
     let t = trim_end(b);
     let start = |phase, lang: Language, definitive| {
@@ -1192,7 +1192,7 @@ pub(crate) fn indent(b: &[u8]) -> usize {
     b.iter().take_while(|&&c| c == b' ' || c == b'\t').count()
 }
 
-pub(crate) fn trim_end(b: &[u8]) -> &[u8] {
+fn trim_end(b: &[u8]) -> &[u8] {
     let n = b
         .iter()
         .rev()
@@ -1214,12 +1214,12 @@ fn ends_with_colon(b: &[u8]) -> bool {
 }
 
 /// A JSON log line: first non-space byte `{`, last `}`.
-pub(crate) fn is_json_line(b: &[u8]) -> bool {
+fn is_json_line(b: &[u8]) -> bool {
     let t = trim_end(b);
     t.last() == Some(&b'}') && t.get(indent(t)) == Some(&b'{')
 }
 
-pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
     }
