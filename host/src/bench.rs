@@ -183,7 +183,9 @@ pub fn generate(lines: usize, seed: u64, traces: &[Vec<String>]) -> Vec<Record> 
 #[derive(Debug, Clone)]
 pub struct BenchResult {
     pub engine: &'static str,
+    /// CPU time of the running thread (the machine may be shared: wall time is shown too).
     pub seconds: f64,
+    pub wall_seconds: f64,
     pub lines: usize,
     pub bytes: usize,
     pub events_out: u64,
@@ -201,6 +203,27 @@ impl BenchResult {
     pub fn us_per_line(&self) -> f64 {
         self.seconds * 1e6 / self.lines as f64
     }
+}
+
+/// CPU time consumed by the calling thread so far, from `/proc/thread-self/schedstat`
+/// (nanoseconds on CPU); `None` where the kernel does not provide it.
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+/// Measures `work` in thread CPU seconds (falling back to wall time) and wall seconds.
+fn measure<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
+    let cpu_start = thread_cpu_seconds();
+    let start = Instant::now();
+    let value = work();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, thread_cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => wall,
+    };
+    (value, cpu, wall)
 }
 
 /// Reads `VmHWM` (peak resident set) of this process, in KiB.
@@ -243,36 +266,35 @@ pub fn run_wasm(wasm: &[u8], records: &[Record]) -> Result<BenchResult, HostErro
     let tick = tick_json(&serde_json::Map::new());
     let mut events = 0u64;
     reset_peak_rss();
-    let start = Instant::now();
-    for (i, record) in records.iter().enumerate() {
-        filter.clock_mut().advance_ns(LINE_NS);
-        if i % TICK_EVERY_LINES == 0 {
+    let (result, seconds, wall_seconds) = measure(|| -> Result<(), HostError> {
+        for (i, record) in records.iter().enumerate() {
+            filter.clock_mut().advance_ns(LINE_NS);
+            if i % TICK_EVERY_LINES == 0 {
+                let time = filter.clock().record_time();
+                let out = filter.call(TICK_TAG.as_bytes(), time, &tick)?;
+                events += u64::from(out.emitted().is_some());
+            }
+            events += u64::from(filter.process(record)?.is_some());
+        }
+        filter.advance_ms(60_000);
+        loop {
             let time = filter.clock().record_time();
-            events += u64::from(
-                filter
-                    .call(TICK_TAG.as_bytes(), time, &tick)?
-                    .emitted()
-                    .is_some(),
-            );
+            if filter
+                .call(TICK_TAG.as_bytes(), time, &tick)?
+                .emitted()
+                .is_none()
+            {
+                break;
+            }
+            events += 1;
         }
-        events += u64::from(filter.process(record)?.is_some());
-    }
-    filter.advance_ms(60_000);
-    loop {
-        let time = filter.clock().record_time();
-        if filter
-            .call(TICK_TAG.as_bytes(), time, &tick)?
-            .emitted()
-            .is_none()
-        {
-            break;
-        }
-        events += 1;
-    }
-    let seconds = start.elapsed().as_secs_f64();
+        Ok(())
+    });
+    result?;
     Ok(BenchResult {
         engine: "cali.wasm in wasmi (interpreted)",
         seconds,
+        wall_seconds,
         lines: records.len(),
         bytes: input_bytes(records),
         events_out: events,
@@ -294,44 +316,38 @@ pub fn run_native(records: &[Record]) -> BenchResult {
         )
     };
     reset_peak_rss();
-    let start = Instant::now();
-    for (i, record) in records.iter().enumerate() {
-        now_ns += LINE_NS;
+    let ((), seconds, wall_seconds) = measure(|| {
+        for (i, record) in records.iter().enumerate() {
+            now_ns += LINE_NS;
+            let now_ms = now_ns / 1_000_000;
+            if i % TICK_EVERY_LINES == 0 {
+                let tick = Input::Record(&tick);
+                let out = filter.process(TICK_TAG.as_bytes(), tick_time(now_ns), tick, now_ms);
+                events += u64::from(out.is_some());
+            }
+            let time = Timestamp::new(i64::from(record.time.0), record.time.1);
+            let input = Input::Record(&record.json);
+            let out = filter.process(record.tag.as_bytes(), time, input, now_ms);
+            events += u64::from(out.is_some());
+        }
+        now_ns += 60_000_000_000;
         let now_ms = now_ns / 1_000_000;
-        if i % TICK_EVERY_LINES == 0 {
-            let out = filter.process(
+        while filter
+            .process(
                 TICK_TAG.as_bytes(),
                 tick_time(now_ns),
                 Input::Record(&tick),
                 now_ms,
-            );
-            events += u64::from(out.is_some());
+            )
+            .is_some()
+        {
+            events += 1;
         }
-        let time = Timestamp::new(i64::from(record.time.0), record.time.1);
-        let out = filter.process(
-            record.tag.as_bytes(),
-            time,
-            Input::Record(&record.json),
-            now_ms,
-        );
-        events += u64::from(out.is_some());
-    }
-    now_ns += 60_000_000_000;
-    while filter
-        .process(
-            TICK_TAG.as_bytes(),
-            tick_time(now_ns),
-            Input::Record(&tick),
-            now_ns / 1_000_000,
-        )
-        .is_some()
-    {
-        events += 1;
-    }
-    let seconds = start.elapsed().as_secs_f64();
+    });
     BenchResult {
         engine: "cali_plugin::Filter (native)",
         seconds,
+        wall_seconds,
         lines: records.len(),
         bytes: input_bytes(records),
         events_out: events,
@@ -357,16 +373,18 @@ pub fn report(
         results.first().map_or(0.0, |r| r.bytes as f64 / (1024.0 * 1024.0))
     ));
     out.push_str(
-        "| engine | lines/s | MiB/s | µs/line | events out | peak RSS | linear memory |\n",
+        "| engine | lines/s | MiB/s | µs/line | CPU s | wall s | events out | peak RSS | linear memory |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in results {
         out.push_str(&format!(
-            "| {} | {:.0} | {:.1} | {:.2} | {} | {} | {} |\n",
+            "| {} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
             r.engine,
             r.lines_per_s(),
             r.mib_per_s(),
             r.us_per_line(),
+            r.seconds,
+            r.wall_seconds,
             r.events_out,
             r.peak_rss_kib.map_or("n/a".into(), mib),
             r.linear_memory.map_or("–".into(), |b| format!(
@@ -377,7 +395,7 @@ pub fn report(
     }
     let reference = FLUENT_BIT_NATIVE_LINES as f64 / FLUENT_BIT_NATIVE_CPU_S;
     out.push_str(&format!(
-        "| reference: Fluent Bit 5.1.1 native multiline + parser filters ({FLUENT_BIT_NATIVE_LINES} lines in {FLUENT_BIT_NATIVE_CPU_S} CPU s) | {reference:.0} | | {:.2} | | | |\n",
+        "| reference: Fluent Bit 5.1.1 native multiline + parser filters ({FLUENT_BIT_NATIVE_LINES} lines, whole process) | {reference:.0} | | {:.2} | {FLUENT_BIT_NATIVE_CPU_S} | | | | |\n",
         1e6 / reference
     ));
     out.push_str(&format!(
