@@ -273,11 +273,17 @@ fn bench_command(flags: Flags) -> Result<()> {
     let records = bench::generate(lines, seed, &traces);
     let baseline = bench::rss_kib();
     let native = bench::run_native(&records);
-    let interpreted = bench::run_wasm(&wasm, &records)?;
+    let interpreted = bench::run_wasm("cali.wasm in wasmi (interpreted)", &wasm, &records, true)?;
+    let floor = bench::run_wasm(
+        "floor: a module returning its input, in wasmi",
+        bench::ECHO_MODULE,
+        &records,
+        false,
+    )?;
     print!(
         "{}",
         bench::report(
-            &[interpreted, native],
+            &[interpreted, native, floor],
             wasm.len(),
             lines,
             seed,

@@ -183,3 +183,17 @@ fn wasi_imports_behave_as_documented() {
         Err(HostError::Trap(_))
     ));
 }
+
+#[test]
+fn the_benchmark_echo_module_is_what_its_text_says() {
+    let text = r#"(module (memory (export "memory") 1)
+        (func (export "cali_filter") (param i32 i32 i32 i32 i32 i32) (result i32) local.get 4))"#;
+    assert_eq!(
+        cali_host::bench::ECHO_MODULE,
+        wat::parse_str(text).unwrap().as_slice()
+    );
+    let mut filter =
+        WasmFilter::from_bytes(cali_host::bench::ECHO_MODULE, WasmFilterOptions::default())
+            .unwrap();
+    assert_eq!(call(&mut filter, "t", r#"{"x":1}"#), emitted(r#"{"x":1}"#));
+}
