@@ -8,6 +8,7 @@ use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 
+use crate::lease::{LeaseStore, ShardLease};
 use crate::SourceError;
 
 /// The environment variable holding the moto server's URL (set by `scripts/services env`).
@@ -132,4 +133,104 @@ pub async fn put_records(
         }
     }
     Ok(placed)
+}
+
+/// Asserts the lease-table semantics every [`LeaseStore`] must have, on a fresh store
+/// of one stream (compare-and-swap takes, fencing by counter, release, finish). Panics on
+/// the first violation.
+pub async fn check_lease_semantics(store: &dyn LeaseStore) {
+    store.register("shard-a", &[]).await.unwrap();
+    store
+        .register("shard-b", &["shard-a".to_string()])
+        .await
+        .unwrap();
+    // Registering again keeps what is stored.
+    store.register("shard-b", &[]).await.unwrap();
+    let mut leases = store.leases().await.unwrap();
+    leases.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    assert_eq!(
+        leases,
+        vec![
+            ShardLease::unowned("shard-a", &[]),
+            ShardLease::unowned("shard-b", &["shard-a".to_string()]),
+        ]
+    );
+    let free_a = leases[0].clone();
+
+    // Two replicas race for the same observed lease: exactly one wins.
+    let won = store
+        .take(&free_a, "w1", 10_000)
+        .await
+        .unwrap()
+        .expect("w1 takes a free lease");
+    assert_eq!(
+        (won.owner.as_deref(), won.counter, won.expires_at_ms),
+        (Some("w1"), 1, 10_000)
+    );
+    assert!(store.take(&free_a, "w2", 10_000).await.unwrap().is_none());
+
+    // Only the holder with its counter renews and checkpoints.
+    assert!(store.renew("shard-a", "w1", 1, 20_000).await.unwrap());
+    assert!(!store.renew("shard-a", "w2", 1, 20_000).await.unwrap());
+    assert!(!store.renew("shard-a", "w1", 0, 20_000).await.unwrap());
+    assert!(store
+        .checkpoint("shard-a", "w1", 1, "42", 5_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .checkpoint("shard-a", "w2", 1, "43", 5_000)
+        .await
+        .unwrap());
+
+    // A stale observation (before the renewal) cannot steal the lease.
+    assert!(store.take(&won, "w2", 30_000).await.unwrap().is_none());
+
+    // Another replica takes the lease over as observed now; the old holder is fenced.
+    let current = lease(store, "shard-a").await;
+    assert_eq!(current.checkpoint.as_deref(), Some("42"));
+    assert_eq!(current.checkpoint_at_ms, Some(5_000));
+    let taken = store
+        .take(&current, "w2", 40_000)
+        .await
+        .unwrap()
+        .expect("w2 takes over");
+    assert_eq!((taken.owner.as_deref(), taken.counter), (Some("w2"), 2));
+    assert_eq!(taken.checkpoint.as_deref(), Some("42"));
+    assert!(!store
+        .checkpoint("shard-a", "w1", 1, "50", 6_000)
+        .await
+        .unwrap());
+    assert!(!store.renew("shard-a", "w1", 1, 50_000).await.unwrap());
+    assert!(!store.release("shard-a", "w1", 1).await.unwrap());
+
+    // Release keeps the checkpoint and frees the lease.
+    assert!(store.release("shard-a", "w2", 2).await.unwrap());
+    let released = lease(store, "shard-a").await;
+    assert_eq!(released.owner, None);
+    assert_eq!(released.checkpoint.as_deref(), Some("42"));
+
+    // Finishing needs the lease, frees it, and a finished lease cannot be taken.
+    let held = store
+        .take(&released, "w1", 60_000)
+        .await
+        .unwrap()
+        .expect("retake");
+    assert_eq!(held.counter, 3);
+    assert!(!store.finish("shard-a", "w2", 3, 7_000).await.unwrap());
+    assert!(store.finish("shard-a", "w1", 3, 7_000).await.unwrap());
+    let finished = lease(store, "shard-a").await;
+    assert!(finished.finished);
+    assert_eq!(finished.owner, None);
+    assert_eq!(finished.checkpoint.as_deref(), Some("42"));
+    assert!(store.take(&finished, "w2", 70_000).await.unwrap().is_none());
+}
+
+async fn lease(store: &dyn LeaseStore, shard_id: &str) -> ShardLease {
+    store
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.shard_id == shard_id)
+        .expect("lease registered")
 }

@@ -100,6 +100,8 @@ pub struct KinesisSource {
     /// Shards whose lease this replica lost; their checkpoints answer `LeaseLost`.
     lost: HashSet<String>,
     registered: HashSet<String>,
+    /// `EndingSequenceNumber` of closed shards, from the last `ListShards`.
+    closed: HashMap<String, String>,
     renewer: JoinHandle<()>,
     next_shard_sync: Instant,
     next_lease_round: Instant,
@@ -188,6 +190,7 @@ impl KinesisSource {
             held,
             lost: HashSet::new(),
             registered: HashSet::new(),
+            closed: HashMap::new(),
             renewer,
             next_shard_sync: now,
             next_lease_round: now,
@@ -261,6 +264,12 @@ impl KinesisSource {
         }
         for shard in &shards {
             let shard_id = shard.shard_id();
+            let ending = shard
+                .sequence_number_range()
+                .and_then(|r| r.ending_sequence_number());
+            if let Some(ending) = ending {
+                self.closed.insert(shard_id.to_string(), ending.to_string());
+            }
             if self.registered.contains(shard_id) {
                 continue;
             }
@@ -498,7 +507,14 @@ impl KinesisSource {
         } else {
             reader.next_poll = now + poll_interval;
         }
-        if end {
+        // Kinesis ends a closed shard with a null iterator; servers that never do (moto)
+        // are caught by the position reaching the shard's ending sequence number.
+        let past_end = records.is_empty()
+            && self.closed.get(shard_id).is_some_and(|ending| {
+                let position = reader.resume_after.as_deref().unwrap_or("0");
+                compare_sequence_numbers(position, ending).is_ok_and(|o| o.is_ge())
+            });
+        if end || past_end {
             self.on_shard_end(shard_id);
         }
         if records.is_empty() {

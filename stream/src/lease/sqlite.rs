@@ -254,7 +254,7 @@ mod tests {
         let store = SqliteLeaseStore::open(&dir.path().join("leases.db"), "events")
             .await
             .unwrap();
-        super::super::contract::check_lease_semantics(&store).await;
+        crate::testing::check_lease_semantics(&store).await;
     }
 
     #[tokio::test]
