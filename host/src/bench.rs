@@ -427,7 +427,7 @@ pub fn report(
     ));
     if let Some(base) = baseline_rss_kib {
         out.push_str(&format!(
-            "RSS before either run (generated input held in memory): {}\n",
+            "RSS before the runs (generated input held in memory): {}\n",
             mib(base)
         ));
     }
