@@ -162,6 +162,12 @@ async fn reads_every_record_once_in_shard_order_and_resumes_after_the_checkpoint
     }
     first.shutdown().await.unwrap();
     assert!(first.next_batch().await.unwrap().is_none());
+    let (shard, sequences) = expected.iter().next().unwrap();
+    let late = first.checkpoint(shard, sequences.last().unwrap()).await;
+    assert!(
+        matches!(late, Err(SourceError::LeaseLost { .. })),
+        "released shards: {late:?}"
+    );
 
     let more = put_records(&url, &stream, &payloads("second", 10))
         .await
@@ -499,6 +505,9 @@ async fn parents_are_read_to_their_end_before_any_child_record() {
         .map(|l| l.shard_id)
         .collect();
     assert_eq!(finished.into_iter().collect::<HashSet<_>>(), parents);
+    // A late checkpoint on a finished parent has nothing left to do.
+    let (parent, sequence) = &before[0];
+    reader.checkpoint(parent, sequence).await.unwrap();
     reader.shutdown().await.unwrap();
 }
 
@@ -523,6 +532,7 @@ async fn a_dead_endpoint_gives_a_clear_error_and_is_retried() {
         match outcome {
             Err(err @ SourceError::Aws(_)) => {
                 let message = err.to_string();
+                eprintln!("next_batch: {message}");
                 assert!(message.contains("ListShards"), "{message}");
                 assert!(message.contains(&url), "{message}");
                 assert!(!err.is_fatal());

@@ -97,8 +97,12 @@ pub struct KinesisSource {
     leases: Arc<dyn LeaseStore>,
     readers: HashMap<String, ShardReader>,
     held: HeldLeases,
-    /// Shards whose lease this replica lost; their checkpoints answer `LeaseLost`.
+    /// Shards whose lease this replica lost or released; their checkpoints answer
+    /// `LeaseLost`.
     lost: HashSet<String>,
+    /// Closed shards this replica read to the end and finished; late checkpoints for them
+    /// have nothing left to do.
+    finished: HashSet<String>,
     registered: HashSet<String>,
     /// `EndingSequenceNumber` of closed shards, from the last `ListShards`.
     closed: HashMap<String, String>,
@@ -189,6 +193,7 @@ impl KinesisSource {
             readers: HashMap::new(),
             held,
             lost: HashSet::new(),
+            finished: HashSet::new(),
             registered: HashSet::new(),
             closed: HashMap::new(),
             renewer,
@@ -389,6 +394,7 @@ impl KinesisSource {
         }
         tracing::info!(shard_id, "shard finished (SHARD_END checkpointed)");
         self.readers.remove(shard_id);
+        self.finished.insert(shard_id.to_string());
         if let Ok(mut held) = self.held.lock() {
             held.remove(shard_id);
         }
@@ -618,6 +624,9 @@ impl RecordSource for KinesisSource {
         sequence_number: &str,
     ) -> Result<(), SourceError> {
         let Some(reader) = self.readers.get(shard_id) else {
+            if self.finished.contains(shard_id) {
+                return Ok(());
+            }
             if self.lost.contains(shard_id) {
                 return Err(SourceError::LeaseLost {
                     shard_id: shard_id.to_string(),
@@ -671,6 +680,7 @@ impl RecordSource for KinesisSource {
             .map(|(shard, reader)| (shard, reader.counter))
             .collect();
         for (shard_id, counter) in readers {
+            self.lost.insert(shard_id.clone());
             match self
                 .leases
                 .release(&shard_id, &self.config.worker_id, counter)
