@@ -28,6 +28,27 @@ const MIN_POLL_GAP: Duration = Duration::from_millis(200);
 /// Kinesis serves 2 MiB per second per shard; reading faster only earns throttling.
 const SHARD_BYTES_PER_SEC: u64 = 2 * 1024 * 1024;
 
+/// A Kinesis client with the configured region and endpoint, and timeouts short enough
+/// that a dead endpoint is reported within seconds.
+fn kinesis_client(
+    config: &KinesisConfig,
+    sdk_config: &aws_config::SdkConfig,
+) -> aws_sdk_kinesis::Client {
+    let mut builder = aws_sdk_kinesis::config::Builder::from(sdk_config).timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(15))
+            .build(),
+    );
+    if let Some(region) = &config.region {
+        builder = builder.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(url) = &config.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_kinesis::Client::from_conf(builder.build())
+}
+
 /// One held shard being read.
 #[derive(Debug)]
 struct ShardReader {
@@ -135,19 +156,7 @@ impl KinesisSource {
         sdk_config: &aws_config::SdkConfig,
     ) -> Result<Self, SourceError> {
         config.validate()?;
-        let mut builder = aws_sdk_kinesis::config::Builder::from(sdk_config).timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(15))
-                .build(),
-        );
-        if let Some(region) = &config.region {
-            builder = builder.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(url) = &config.endpoint_url {
-            builder = builder.endpoint_url(url);
-        }
-        let kinesis = aws_sdk_kinesis::Client::from_conf(builder.build());
+        let kinesis = kinesis_client(&config, sdk_config);
         let leases = open_lease_store(&config.lease_store, &config.stream_name, sdk_config).await?;
         Ok(Self::assemble(config, kinesis, leases))
     }
@@ -160,15 +169,8 @@ impl KinesisSource {
         leases: Arc<dyn LeaseStore>,
     ) -> Result<Self, SourceError> {
         config.validate()?;
-        let mut builder = aws_sdk_kinesis::config::Builder::from(sdk_config);
-        if let Some(url) = &config.endpoint_url {
-            builder = builder.endpoint_url(url);
-        }
-        Ok(Self::assemble(
-            config,
-            aws_sdk_kinesis::Client::from_conf(builder.build()),
-            leases,
-        ))
+        let kinesis = kinesis_client(&config, sdk_config);
+        Ok(Self::assemble(config, kinesis, leases))
     }
 
     fn assemble(
