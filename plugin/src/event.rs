@@ -208,8 +208,8 @@ pub fn write_fault_event(
     write_str(out, &fault.detail);
     out.push_str(",\"log_content\":");
     write_str(out, content);
-    out.push_str(",\"line_count\":");
-    out.push_str(if content.is_empty() { "0" } else { "1" });
+    // A fault stands for exactly one record: one line, even when nothing of it survived.
+    out.push_str(",\"line_count\":1");
     out.push_str(",\"truncated\":false,\"fingerprint\":\"");
     push_hex64(out, fp.finish());
     out.push_str("\",\"stream\":\"\",\"tag\":");
