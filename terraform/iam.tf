@@ -78,6 +78,9 @@ data "aws_iam_policy_document" "consumer" {
     sid = "SharedState"
     actions = [
       "dynamodb:DescribeTable",
+      # The consumer creates a missing table on first start; these exist already, but a
+      # recreated one does not then fail on permissions.
+      "dynamodb:CreateTable",
       "dynamodb:GetItem",
       "dynamodb:BatchGetItem",
       "dynamodb:PutItem",
