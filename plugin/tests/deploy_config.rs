@@ -581,7 +581,7 @@ fn route(filter: &Section, tag: &str, event: &Value) -> Vec<String> {
     vec![tag.to_string()]
 }
 
-fn outputs_for<'a>(conf: &'a [Section], tag: &str) -> Vec<String> {
+fn outputs_for(conf: &[Section], tag: &str) -> Vec<String> {
     conf.iter()
         .filter(|s| s.name == "OUTPUT" && s.matches(tag))
         .map(Section::plugin)
