@@ -542,3 +542,45 @@ async fn a_dead_endpoint_gives_a_clear_error_and_is_retried() {
     }
     assert!(source.held_shards().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_replica_stops_renewing_and_its_leases_expire() {
+    let Some(url) = moto_url() else { return };
+    let stream = unique("expiry");
+    create_stream(&url, &stream, 1).await.unwrap();
+    let placed = put_records(&url, &stream, &payloads("first", 8))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let leases = LeaseStoreConfig::Sqlite {
+        path: dir.path().join("leases.db"),
+    };
+    let short = |worker: &str| KinesisConfig {
+        lease_duration: Duration::from_secs(1),
+        ..config(&url, &stream, worker, leases.clone())
+    };
+
+    let mut dying = source(&url, short("replica-a")).await;
+    let mut seen = Vec::new();
+    tokio::time::timeout(HANG_GUARD, async {
+        while seen.len() < 8 {
+            seen.extend(dying.next_batch().await.unwrap().unwrap().records);
+        }
+    })
+    .await
+    .unwrap();
+    let (shard, checkpointed) = placed[3].clone();
+    dying.checkpoint(&shard, &checkpointed).await.unwrap();
+    drop(dying); // no shutdown: the lease stays owned until it expires
+
+    // The survivor can only get the shard once the dropped replica's renewals stop.
+    let mut survivor = source(&url, short("replica-b")).await;
+    let resumed = read_until(&mut survivor, |seen| seen.len() >= 4).await;
+    let got: Vec<String> = resumed.iter().map(|r| r.sequence_number.clone()).collect();
+    let want: Vec<String> = placed[4..].iter().map(|(_, s)| s.clone()).collect();
+    assert_eq!(got, want, "resumed right after the checkpoint");
+    let lease = survivor.lease_store().leases().await.unwrap().remove(0);
+    assert_eq!(lease.owner.as_deref(), Some("replica-b"));
+    assert_eq!(lease.counter, 2, "taken once by each replica");
+    survivor.shutdown().await.unwrap();
+}
