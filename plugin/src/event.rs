@@ -14,6 +14,14 @@ use crate::timestamp::Timestamp;
 
 pub const SCHEMA: &str = "cali.event/v1";
 
+/// Largest event record written: Firehose takes records up to 1,000 KiB and Kinesis up to
+/// 1 MiB, and Fluent Bit drops a larger one whole.
+pub const MAX_RECORD_BYTES: usize = 1_000_000;
+
+/// `message` is the first line's text after its header, cut to this many bytes: the whole
+/// text is in `log_content`.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
 /// The names CALI writes; a passed-through member with one of these names is left out so
 /// the object never carries a key twice.
 pub const EVENT_FIELDS: &[&str] = &[
@@ -49,6 +57,7 @@ pub enum FaultKind {
     InvalidUtf8,
     LineTooLong,
     NotAnObject,
+    EventTooLarge,
 }
 
 impl FaultKind {
@@ -59,6 +68,7 @@ impl FaultKind {
             FaultKind::InvalidUtf8 => "invalid_utf8",
             FaultKind::LineTooLong => "line_too_long",
             FaultKind::NotAnObject => "not_an_object",
+            FaultKind::EventTooLarge => "event_too_large",
         }
     }
 }
@@ -129,49 +139,90 @@ pub fn write_group(
         h.write_field(text);
     }
 
-    out.push('{');
-    write_passthrough(out, &passthrough);
-    out.push_str("\"schema\":\"");
-    out.push_str(SCHEMA);
-    out.push_str("\",\"event_id\":\"");
-    push_hex64(out, id_a.finish());
-    push_hex64(out, id_b.finish());
-    out.push_str("\",\"timestamp\":\"");
-    header.timestamp.unwrap_or(time).write_rfc3339(out);
-    out.push_str("\",\"level\":\"");
-    out.push_str(level.map_or("UNKNOWN", Level::as_str));
-    out.push('"');
-    opt_str(out, "service", service.as_deref());
-    opt_str(out, "logger", header.logger.as_deref());
-    opt_str(out, "thread", header.thread.as_deref());
-    out.push_str(",\"message\":");
-    write_str(out, &header.message);
-    opt_str(out, "trace_id", header.trace_id.as_deref());
-    opt_str(out, "span_id", header.span_id.as_deref());
-    opt_str(out, "request_id", header.request_id.as_deref());
-    opt_str(out, "correlation_id", header.correlation_id.as_deref());
-    if let Some(exc) = &exception {
-        write_exception(out, exc);
+    let message = cut(&header.message, MAX_MESSAGE_BYTES);
+    let start = out.len();
+    let mut with_stack = stack_trace.is_some();
+    let mut content = text;
+    let mut truncated = group.truncated;
+    let mut fault = fault;
+    loop {
+        out.truncate(start);
+        out.push('{');
+        write_passthrough(out, &passthrough);
+        out.push_str("\"schema\":\"");
+        out.push_str(SCHEMA);
+        out.push_str("\",\"event_id\":\"");
+        push_hex64(out, id_a.finish());
+        push_hex64(out, id_b.finish());
+        out.push_str("\",\"timestamp\":\"");
+        header.timestamp.unwrap_or(time).write_rfc3339(out);
+        out.push_str("\",\"level\":\"");
+        out.push_str(level.map_or("UNKNOWN", Level::as_str));
+        out.push('"');
+        opt_str(out, "service", service.as_deref());
+        opt_str(out, "logger", header.logger.as_deref());
+        opt_str(out, "thread", header.thread.as_deref());
+        out.push_str(",\"message\":");
+        write_str(out, message);
+        opt_str(out, "trace_id", header.trace_id.as_deref());
+        opt_str(out, "span_id", header.span_id.as_deref());
+        opt_str(out, "request_id", header.request_id.as_deref());
+        opt_str(out, "correlation_id", header.correlation_id.as_deref());
+        if let Some(exc) = &exception {
+            write_exception(out, exc);
+        }
+        if with_stack {
+            opt_str(out, "stack_trace", stack_trace);
+        }
+        out.push_str(",\"log_content\":");
+        let content_start = out.len();
+        write_str(out, content);
+        let content_len = out.len() - content_start;
+        out.push_str(",\"line_count\":");
+        push_uint(out, group.line_count as u64);
+        out.push_str(",\"truncated\":");
+        out.push_str(if truncated { "true" } else { "false" });
+        out.push_str(",\"fingerprint\":\"");
+        push_hex64(out, fp);
+        out.push_str("\",\"stream\":");
+        write_str(out, stream);
+        out.push_str(",\"tag\":");
+        write_str(out, tag);
+        out.push_str(",\"alertable\":");
+        out.push_str(if alertable { "true" } else { "false" });
+        if let Some(f) = &fault {
+            write_fault(out, f);
+        }
+        out.push('}');
+
+        // Kinesis and Firehose drop a record over ~1 MiB whole, so an event that escapes
+        // too large sheds its copies first: the stack trace (a part of log_content), then
+        // the tail of log_content, marked and counted.
+        let len = out.len() - start;
+        if len <= MAX_RECORD_BYTES {
+            return;
+        }
+        if with_stack {
+            with_stack = false;
+            continue;
+        }
+        if content.len() < text.len() {
+            return;
+        }
+        let overhead = len - content_len;
+        let budget = MAX_RECORD_BYTES.saturating_sub(overhead + 512);
+        content = escaped_prefix(text, budget);
+        truncated = true;
+        fault = Some(Fault {
+            kind: FaultKind::EventTooLarge,
+            detail: format!(
+                "kept {} of {} bytes of log_content so the record fits {} bytes (Kinesis and Firehose record limit)",
+                content.len(),
+                text.len(),
+                MAX_RECORD_BYTES
+            ),
+        });
     }
-    opt_str(out, "stack_trace", stack_trace);
-    out.push_str(",\"log_content\":");
-    write_str(out, text);
-    out.push_str(",\"line_count\":");
-    out.push_str(&group.line_count.to_string());
-    out.push_str(",\"truncated\":");
-    out.push_str(if group.truncated { "true" } else { "false" });
-    out.push_str(",\"fingerprint\":\"");
-    push_hex64(out, fp);
-    out.push_str("\",\"stream\":");
-    write_str(out, stream);
-    out.push_str(",\"tag\":");
-    write_str(out, tag);
-    out.push_str(",\"alertable\":");
-    out.push_str(if alertable { "true" } else { "false" });
-    if let Some(f) = &fault {
-        write_fault(out, f);
-    }
-    out.push('}');
 }
 
 /// Writes a fault event: a record that could not be processed as a log line, kept and
@@ -317,4 +368,115 @@ fn service_of(
     k8s.and_then(|k| json::lookup(k, &["container_name"]))
         .and_then(json::string_value)
         .map(|v| v.into_owned())
+}
+
+/// The longest prefix of `s` within `max` bytes, on a char boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The longest prefix of `s` whose JSON-escaped form fits in `budget` bytes.
+fn escaped_prefix(s: &str, budget: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        let cost = match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        };
+        if used + cost > budget {
+            return &s[..i];
+        }
+        used += cost;
+    }
+    s
+}
+
+fn push_uint(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // The bytes are ASCII digits, so this never falls back.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grouper::GroupKind;
+    use std::rc::Rc;
+
+    fn group(text: String) -> Group<LineMeta> {
+        Group {
+            first: LineMeta {
+                time: Timestamp::new(1_700_000_000, 0),
+                passthrough: Rc::from("{}"),
+            },
+            line_count: text.split('\n').count(),
+            text,
+            truncated: false,
+            cut_bytes: 0,
+            kind: GroupKind::Plain,
+            continued: false,
+        }
+    }
+
+    #[test]
+    fn an_event_that_escapes_too_large_is_cut_to_fit_and_marked() {
+        // 300 KB of control characters escape to 6 bytes each: 1.8 MB of JSON.
+        let g = group("\u{1}".repeat(300_000));
+        let mut out = String::new();
+        let settings = Settings::default();
+        write_group(
+            &mut out,
+            "kube.x",
+            "stdout",
+            &g,
+            &settings,
+            &settings.header_parser(),
+        );
+        assert!(out.len() <= MAX_RECORD_BYTES, "{} bytes", out.len());
+        let members = json::parse_object(&out).expect("valid JSON");
+        let get = |k: &str| {
+            members
+                .iter()
+                .find(|m| m.key == k)
+                .map(|m| m.value)
+                .unwrap_or("")
+        };
+        assert_eq!(get("truncated"), "true");
+        assert!(get("fault").contains("event_too_large"), "{}", get("fault"));
+        assert!(get("message").len() <= MAX_MESSAGE_BYTES * 6 + 2);
+    }
+
+    #[test]
+    fn ordinary_events_are_not_touched_by_the_size_bound() {
+        let g = group("2026-11-20 10:00:00 INFO fine".to_string());
+        let mut out = String::new();
+        let settings = Settings::default();
+        write_group(
+            &mut out,
+            "kube.x",
+            "stdout",
+            &g,
+            &settings,
+            &settings.header_parser(),
+        );
+        assert!(!out.contains("fault"));
+        assert!(out.contains("\"truncated\":false"));
+    }
 }

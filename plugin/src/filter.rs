@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::event::{self, Fault, FaultKind};
+use crate::event::{self, cut, Fault, FaultKind};
 use crate::grouper::GroupContext;
 use crate::json::{self, Member};
 use crate::settings::{Settings, TICK_KEY};
@@ -147,15 +147,15 @@ impl Filter {
             Ok(m) => m,
             Err(e) => {
                 let trimmed = text.trim_start();
-                let (kind, detail) = if trimmed.starts_with('{') || trimmed.is_empty() {
+                let (kind, detail) = if !trimmed.starts_with('{') && is_json_value(trimmed) {
                     (
-                        FaultKind::InvalidJson,
-                        format!("record is not valid JSON: {e}"),
+                        FaultKind::NotAnObject,
+                        "record is JSON but not an object".to_string(),
                     )
                 } else {
                     (
-                        FaultKind::NotAnObject,
-                        "record is not a JSON object".to_string(),
+                        FaultKind::InvalidJson,
+                        format!("record is not valid JSON: {e}"),
                     )
                 };
                 let content = cut(text, self.settings.max_bytes);
@@ -303,16 +303,11 @@ fn context(settings: &Settings) -> GroupContext {
     }
 }
 
-/// The longest prefix of `s` within `max` bytes, on a char boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+/// Whether `text` is a JSON value of some kind (checked on the error path only, by
+/// wrapping it as a member of an object).
+fn is_json_value(text: &str) -> bool {
+    let wrapped = format!("{{\"v\":{text}}}");
+    json::parse_object(&wrapped).is_ok()
 }
 
 fn current_value(s: &Settings, key: &str) -> String {
@@ -451,6 +446,12 @@ mod tests {
             .expect("a fault event");
         assert!(field(&arr, "fault").contains("not_an_object"));
 
+        let words = f
+            .process(TAG, Timestamp::default(), Input::Record(b"not json"), 0)
+            .map(String::from)
+            .expect("a fault event");
+        assert!(field(&words, "fault").contains("invalid_json"), "{words}");
+
         let utf = f
             .process(
                 TAG,
@@ -461,7 +462,7 @@ mod tests {
             .map(String::from)
             .expect("a fault event");
         assert!(field(&utf, "fault").contains("invalid_utf8"));
-        assert_eq!(f.stats().faults, 4);
+        assert_eq!(f.stats().faults, 5);
     }
 
     #[test]
