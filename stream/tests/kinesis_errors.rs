@@ -197,3 +197,63 @@ async fn an_expired_iterator_resumes_after_the_last_record_and_a_null_iterator_e
         .unwrap();
     source.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_backed_off_quietly_and_reading_goes_on() {
+    let open_shard = r#"{"Shards":[{"ShardId":"shardId-000000000000","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    let throttled = (
+        400,
+        r#"{"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded for shard"}"#
+            .to_string(),
+    );
+    // The SDK retries throttling itself (3 attempts in all); five refusals in a row also
+    // reach the source, which backs the shard off and tries again.
+    let mut answers = vec![
+        (200, open_shard.to_string()),
+        (200, r#"{"ShardIterator":"it-1"}"#.to_string()),
+    ];
+    answers.extend(std::iter::repeat_n(throttled, 5));
+    answers.push((
+        200,
+        format!(
+            r#"{{"Records":[{{"SequenceNumber":"{FIRST}","PartitionKey":"k","Data":"aGVsbG8="}}],"NextShardIterator":"it-2","MillisBehindLatest":0}}"#
+        ),
+    ));
+    let script: Script = Arc::new(Mutex::new(answers));
+    let calls: Calls = Arc::new(Mutex::new(Vec::new()));
+    let url = serve(Arc::clone(&script), Arc::clone(&calls)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = KinesisConfig {
+        endpoint_url: Some(url.clone()),
+        shard_sync_interval: Duration::from_secs(600),
+        ..KinesisConfig::new(
+            "scripted",
+            "replica-a",
+            LeaseStoreConfig::Sqlite {
+                path: dir.path().join("leases.db"),
+            },
+        )
+    };
+    let mut source = KinesisSource::with_sdk_config(config, &testing::sdk_config(&url))
+        .await
+        .unwrap();
+    let batch = tokio::time::timeout(Duration::from_secs(60), source.next_batch())
+        .await
+        .expect("the record arrives")
+        .expect("throttling is not reported as an error")
+        .expect("the stream does not end");
+    assert_eq!(batch.records.len(), 1);
+    assert_eq!(&batch.records[0].data[..], b"hello");
+    let get_records = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| t.ends_with("GetRecords"))
+        .count();
+    assert_eq!(
+        get_records, 6,
+        "five refused calls, then the one that succeeded"
+    );
+    source.shutdown().await.unwrap();
+}

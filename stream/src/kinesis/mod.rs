@@ -432,7 +432,14 @@ impl KinesisSource {
                 };
                 match request.send().await {
                     Ok(output) => match output.shard_iterator() {
-                        Some(iterator) => iterator.to_string(),
+                        Some(iterator) => {
+                            // Kept even if the GetRecords below fails, so a retry does not
+                            // spend another GetShardIterator call.
+                            if let Some(reader) = self.readers.get_mut(shard_id) {
+                                reader.iterator = Some(iterator.to_string());
+                            }
+                            iterator.to_string()
+                        }
                         None => {
                             // A closed shard whose every record is behind the position.
                             self.on_shard_end(shard_id);
