@@ -1,4 +1,4 @@
-//! Kinesis sequence numbers are decimal integers of up to 128 bits (moto's are small), so
+//! Kinesis sequence numbers are decimal integers of up to 129 digits (moto's are small), so
 //! they are compared by value without parsing into a fixed-width integer.
 
 use std::cmp::Ordering;
