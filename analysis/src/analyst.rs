@@ -29,6 +29,7 @@ pub enum FailureClass {
     MissingConfig,
     FileNotFound,
     StackOverflow,
+    Deserialization,
 }
 
 struct Rule {
@@ -62,7 +63,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         class: FailureClass::PoolExhausted,
-        pattern: r"(?i)Connection is not available, request timed out|HikariPool.*(not available|exhausted)|connection pool.{0,40}(exhausted|full|timed? ?out|not available)|pool (is )?exhausted|QueuePool limit of size|Cannot get a connection, pool error|Timeout waiting for idle object|too many clients|remaining connection slots are reserved|too many connections|ResourceRequest timed out|failed to acquire connection|Unable to acquire JDBC Connection|Timeout acquiring a connection",
+        pattern: r"(?i)Connection is not available, request timed out|HikariPool.*(not available|exhausted)|connection pool.{0,40}(exhausted|full|timed? ?out|not available)|pool (is )?exhausted|QueuePool limit of size|Cannot get a connection, pool error|Timeout waiting for idle object|too many clients|remaining connection slots are reserved|too many connections|ResourceRequest timed out|failed to acquire connection|Unable to acquire JDBC Connection|Failed to obtain JDBC Connection|Timeout acquiring a connection|obtaining a connection from the pool|could not obtain a connection from the pool|ConnectionTimeoutError",
         cause: "The database connection pool is exhausted: every connection is busy or leaked, so requests time out waiting for one.",
         actions: &[
             "Compare active connections with the pool's maximum and the database's max_connections.",
@@ -172,6 +173,15 @@ const RULES: &[Rule] = &[
         cause: "Unbounded recursion exhausted the stack.",
         actions: &["Find the repeating frames in the trace and the input that makes the recursion unbounded."],
     },
+    Rule {
+        class: FailureClass::Deserialization,
+        pattern: r"(?i)JsonParseException|JsonMappingException|MismatchedInputException|InvalidFormatException|UnrecognizedPropertyException|JSONDecodeError|Unexpected token .{0,20} in JSON|Unexpected end of JSON input|cannot unmarshal|invalid character .{0,20} looking for|SerializationException|InvalidProtocolBufferException|could not deserialize|failed to deserialize",
+        cause: "A message or response cannot be parsed: its format differs from what the code expects (schema change, wrong content type, truncated body).",
+        actions: &[
+            "Capture one failing payload (redacted) and compare it with the expected schema or DTO.",
+            "Check whether the producer or upstream API was deployed with a changed format.",
+        ],
+    },
 ];
 
 impl FailureClass {
@@ -192,6 +202,7 @@ impl FailureClass {
             FailureClass::MissingConfig => "missing_config",
             FailureClass::FileNotFound => "file_not_found",
             FailureClass::StackOverflow => "stack_overflow",
+            FailureClass::Deserialization => "deserialization",
         }
     }
 }
@@ -426,6 +437,12 @@ mod tests {
         (FailureClass::FileNotFound, "python", "FileNotFoundError: [Errno 2] No such file or directory: '/models/v3.bin'"),
         (FailureClass::StackOverflow, "java", "java.lang.StackOverflowError\n\tat com.acme.Tree.walk(Tree.java:40)"),
         (FailureClass::StackOverflow, "python", "RecursionError: maximum recursion depth exceeded while calling a Python object"),
+        (FailureClass::Deserialization, "java", "com.fasterxml.jackson.databind.exc.MismatchedInputException: Cannot deserialize value of type `java.util.ArrayList<com.acme.Item>` from Object value"),
+        (FailureClass::Deserialization, "python", "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)"),
+        (FailureClass::Deserialization, "go", "json: cannot unmarshal string into Go struct field Order.total of type float64"),
+        (FailureClass::Deserialization, "node", "SyntaxError: Unexpected token < in JSON at position 0"),
+        (FailureClass::PoolExhausted, "dotnet", "System.InvalidOperationException: Timeout expired. The timeout period elapsed prior to obtaining a connection from the pool."),
+        (FailureClass::PoolExhausted, "ruby", "ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within 5.000 seconds"),
     ];
 
     #[test]

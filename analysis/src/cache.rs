@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS llm_analysis_cache (
 );
 CREATE INDEX IF NOT EXISTS llm_analysis_cache_by_fingerprint
     ON llm_analysis_cache (fingerprint, model, stored_at_ms);
+CREATE TABLE IF NOT EXISTS incident_analysis (
+    fingerprint TEXT PRIMARY KEY,
+    analysis TEXT NOT NULL,
+    analysed_at_ms INTEGER NOT NULL
+);
 ";
 
 impl AnalysisCache {
@@ -182,6 +187,36 @@ impl AnalysisCache {
             params![oldest],
         )?;
         Ok(())
+    }
+
+    /// Keeps the latest analysis of an incident (any source) beside its stored document,
+    /// so past incidents can be shown with what was concluded about them.
+    pub fn record_incident(&self, fingerprint: &str, analysis: &Analysis, now_ms: u64) {
+        let Some(db) = &self.db else { return };
+        let json = serde_json::to_string(analysis).unwrap_or_default();
+        let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(err) = conn.execute(
+            "INSERT OR REPLACE INTO incident_analysis (fingerprint, analysis, analysed_at_ms) VALUES (?1, ?2, ?3)",
+            params![fingerprint, json, i64::try_from(now_ms).unwrap_or(i64::MAX)],
+        ) {
+            tracing::warn!(error = %err, "incident analysis write failed");
+        }
+    }
+
+    /// The latest recorded analysis of an incident, when the cache has a database.
+    pub fn incident_analysis(&self, fingerprint: &str) -> Option<Analysis> {
+        let db = self.db.as_ref()?;
+        let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+        let json: Option<String> = conn
+            .query_row(
+                "SELECT analysis FROM incident_analysis WHERE fingerprint = ?1",
+                params![fingerprint],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        json.and_then(|j| serde_json::from_str(&j).ok())
     }
 
     /// Forgets every analysis of a fingerprint (a human resolved it: the next analysis

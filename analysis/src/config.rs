@@ -63,7 +63,9 @@ pub struct LlmConfig {
     pub breaker_cooldown_secs: u64,
     /// Calls allowed per hour. Default 120.
     pub hourly_call_budget: u64,
-    /// Tokens (prompt + completion) allowed per hour. Default 300000.
+    /// Tokens (prompt + completion) allowed per hour. A call is admitted when its
+    /// estimated prompt plus `max_completion_tokens` still fits; the endpoint's reported
+    /// usage is then counted. Default 300000.
     pub hourly_token_budget: u64,
     /// Largest prompt in tokens (estimated at 4 characters per token); the stack and log
     /// lines are trimmed to fit. Default 3000.

@@ -428,6 +428,11 @@ impl Redactor {
     /// The incident with every free-text field redacted under one scope. Fingerprint,
     /// counts, times, levels and languages are not free text and are kept.
     pub fn redact_incident(&self, incident: &IncidentInput) -> IncidentInput {
+        self.redact_incident_counted(incident).0
+    }
+
+    /// `redact_incident`, also returning how many distinct secrets were replaced.
+    pub fn redact_incident_counted(&self, incident: &IncidentInput) -> (IncidentInput, usize) {
         let mut scope = self.scope();
         let s = &incident.sample;
         for text in [&s.message, &s.log_content]
@@ -458,7 +463,7 @@ impl Redactor {
             stack_trace: scope.redact_opt(&s.stack_trace),
             log_content: scope.redact(&s.log_content),
         };
-        IncidentInput {
+        let redacted = IncidentInput {
             fingerprint: incident.fingerprint.clone(),
             service: scope.redact_opt(&incident.service),
             namespace: scope.redact_opt(&incident.namespace),
@@ -468,7 +473,8 @@ impl Redactor {
             pods: incident.pods.iter().map(|p| scope.redact(p)).collect(),
             versions: incident.versions.iter().map(|v| scope.redact(v)).collect(),
             sample,
-        }
+        };
+        (redacted, scope.distinct_secrets())
     }
 }
 

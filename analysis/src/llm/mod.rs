@@ -141,7 +141,9 @@ impl ChatClient {
             self.publish_gauges(now);
             return Err(LlmError::CircuitOpen);
         }
-        let estimate = prompt.estimated_tokens() as u64;
+        // A call may cost its prompt plus a full completion: reserve both.
+        let estimate =
+            prompt.estimated_tokens() as u64 + u64::from(self.config.max_completion_tokens);
         if !self.budget.try_reserve(now, estimate) {
             self.breaker.release_trial(now);
             AnalysisMetrics::inc(&self.metrics.budget_exhausted);
