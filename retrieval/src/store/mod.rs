@@ -88,6 +88,8 @@ pub(crate) fn sort_hits(hits: &mut [Hit]) {
     });
 }
 
+// `len` is async and fallible; an `is_empty` beside it would only repeat it.
+#[allow(clippy::len_without_is_empty)]
 #[async_trait::async_trait]
 pub trait VectorStore: Send + Sync {
     /// Inserts or replaces documents by id.
