@@ -5,7 +5,7 @@
 use crate::exception::{self, ExceptionInfo};
 use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
-use crate::hash::{push_hex64, Fnv64};
+use crate::hash::{push_hex64, Fnv64, WordHash};
 use crate::header::{Header, HeaderParser, Level};
 use crate::json::{self, write_str};
 use crate::settings::Settings;
@@ -129,15 +129,13 @@ pub fn write_group(
         None => fingerprint::of_message(service.as_deref().unwrap_or(""), &header.message),
     };
 
-    let mut id_a = Fnv64::with_seed(1);
-    let mut id_b = Fnv64::with_seed(2);
-    for h in [&mut id_a, &mut id_b] {
-        h.write_field(tag);
-        h.write_field(stream);
-        h.write(&time.secs.to_le_bytes());
-        h.write(&time.nanos.to_le_bytes());
-        h.write_field(text);
-    }
+    let mut id = WordHash::with_seed(1);
+    id.write_field(tag.as_bytes());
+    id.write_field(stream.as_bytes());
+    id.write_u64(time.secs as u64);
+    id.write_u64(u64::from(time.nanos));
+    id.write_field(text.as_bytes());
+    let (id_a, id_b) = id.finish128();
 
     let message = cut(&header.message, MAX_MESSAGE_BYTES);
     let start = out.len();
@@ -152,8 +150,8 @@ pub fn write_group(
         out.push_str("\"schema\":\"");
         out.push_str(SCHEMA);
         out.push_str("\",\"event_id\":\"");
-        push_hex64(out, id_a.finish());
-        push_hex64(out, id_b.finish());
+        push_hex64(out, id_a);
+        push_hex64(out, id_b);
         out.push_str("\",\"timestamp\":\"");
         header.timestamp.unwrap_or(time).write_rfc3339(out);
         out.push_str("\",\"level\":\"");
@@ -234,15 +232,13 @@ pub fn write_fault_event(
     content: &str,
     fault: &Fault,
 ) {
-    let mut id_a = Fnv64::with_seed(1);
-    let mut id_b = Fnv64::with_seed(2);
-    for h in [&mut id_a, &mut id_b] {
-        h.write_field(tag);
-        h.write_field(fault.kind.as_str());
-        h.write(&time.secs.to_le_bytes());
-        h.write(&time.nanos.to_le_bytes());
-        h.write_field(content);
-    }
+    let mut id = WordHash::with_seed(2);
+    id.write_field(tag.as_bytes());
+    id.write_field(fault.kind.as_str().as_bytes());
+    id.write_u64(time.secs as u64);
+    id.write_u64(u64::from(time.nanos));
+    id.write_field(content.as_bytes());
+    let (id_a, id_b) = id.finish128();
     let mut fp = Fnv64::default();
     fp.write_field("cali.fault");
     fp.write_field(fault.kind.as_str());
@@ -251,8 +247,8 @@ pub fn write_fault_event(
     out.push_str("{\"schema\":\"");
     out.push_str(SCHEMA);
     out.push_str("\",\"event_id\":\"");
-    push_hex64(out, id_a.finish());
-    push_hex64(out, id_b.finish());
+    push_hex64(out, id_a);
+    push_hex64(out, id_b);
     out.push_str("\",\"timestamp\":\"");
     time.write_rfc3339(out);
     out.push_str("\",\"level\":\"ERROR\",\"message\":");
@@ -333,7 +329,7 @@ fn write_exception(out: &mut String, exc: &ExceptionInfo) {
         }
         if let Some(line) = f.line {
             out.push_str(",\"line\":");
-            out.push_str(&line.to_string());
+            push_uint(out, u64::from(line));
         }
         out.push('}');
     }
