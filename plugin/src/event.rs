@@ -6,7 +6,7 @@ use crate::exception::{self, ExceptionInfo};
 use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
 use crate::hash::{push_hex64, Fnv64, WordHash};
-use crate::header::{Header, HeaderParser, Level};
+use crate::header::{HeaderParser, Level};
 use crate::json::{self, write_str};
 use crate::settings::Settings;
 use crate::streams::LineMeta;
@@ -116,8 +116,12 @@ pub fn write_group(
         ),
     });
 
-    let passthrough = json::parse_object(&group.first.passthrough).unwrap_or_default();
-    let service = service_of(&passthrough, &header, settings);
+    let passthrough = &group.first.passthrough;
+    let service: Option<&str> = passthrough
+        .label_service
+        .as_deref()
+        .or(header.service.as_deref())
+        .or(passthrough.container_name.as_deref());
 
     let level = header
         .level
@@ -126,7 +130,7 @@ pub fn write_group(
 
     let fp = match &exception {
         Some(exc) => fingerprint::of_exception(exc),
-        None => fingerprint::of_message(service.as_deref().unwrap_or(""), &header.message),
+        None => fingerprint::of_message(service.unwrap_or(""), &header.message),
     };
 
     let mut id = WordHash::with_seed(1);
@@ -146,7 +150,7 @@ pub fn write_group(
     loop {
         out.truncate(start);
         out.push('{');
-        write_passthrough(out, &passthrough);
+        out.push_str(&passthrough.members);
         out.push_str("\"schema\":\"");
         out.push_str(SCHEMA);
         out.push_str("\",\"event_id\":\"");
@@ -157,7 +161,7 @@ pub fn write_group(
         out.push_str("\",\"level\":\"");
         out.push_str(level.map_or("UNKNOWN", Level::as_str));
         out.push('"');
-        opt_str(out, "service", service.as_deref());
+        opt_str(out, "service", service);
         opt_str(out, "logger", header.logger.as_deref());
         opt_str(out, "thread", header.thread.as_deref());
         out.push_str(",\"message\":");
@@ -284,18 +288,6 @@ fn exception_level(exc: &ExceptionInfo) -> Level {
     }
 }
 
-fn write_passthrough(out: &mut String, members: &[json::Member<'_>]) {
-    for m in members {
-        if EVENT_FIELDS.contains(&m.key.as_ref()) {
-            continue;
-        }
-        write_str(out, &m.key);
-        out.push(':');
-        out.push_str(m.value);
-        out.push(',');
-    }
-}
-
 fn opt_str(out: &mut String, key: &str, value: Option<&str>) {
     if let Some(v) = value {
         out.push_str(",\"");
@@ -336,34 +328,49 @@ fn write_exception(out: &mut String, exc: &ExceptionInfo) {
     out.push_str("]}");
 }
 
-/// The service: a Kubernetes label named in `service_labels`, else the header's service,
-/// else the container's name.
-fn service_of(
-    passthrough: &[json::Member<'_>],
-    header: &Header<'_>,
-    settings: &Settings,
-) -> Option<String> {
-    let k8s = passthrough
-        .iter()
-        .find(|m| m.key == "kubernetes")
-        .map(|m| m.value);
-    if let Some(k8s) = k8s {
-        for label in &settings.service_labels {
-            if let Some(v) =
-                json::lookup(k8s, &["labels", label.as_str()]).and_then(json::string_value)
-            {
-                if !v.is_empty() {
-                    return Some(v.into_owned());
-                }
+/// What other filters added to a line's record (`kubernetes`, ...), prepared once per
+/// distinct set of members rather than once per event: consecutive lines of a container
+/// carry the same metadata, often hundreds of bytes of it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Passthrough {
+    /// The members CALI does not write itself, each as `"key":value,`.
+    pub members: String,
+    /// The first non-empty Kubernetes label named in `service_labels`.
+    pub label_service: Option<String>,
+    /// The container's name, the service when neither a label nor the header names one.
+    pub container_name: Option<String>,
+}
+
+impl Passthrough {
+    /// From the record's members other than the line itself.
+    pub fn new<'m>(
+        members: impl Iterator<Item = &'m json::Member<'m>> + Clone,
+        settings: &Settings,
+    ) -> Self {
+        let mut out = Self::default();
+        for m in members.clone() {
+            if EVENT_FIELDS.contains(&m.key.as_ref()) {
+                continue;
             }
+            write_str(&mut out.members, &m.key);
+            out.members.push(':');
+            out.members.push_str(m.value);
+            out.members.push(',');
         }
+        let Some(k8s) = members.into_iter().find(|m| m.key == "kubernetes") else {
+            return out;
+        };
+        out.label_service = settings.service_labels.iter().find_map(|label| {
+            json::lookup(k8s.value, &["labels", label.as_str()])
+                .and_then(json::string_value)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.into_owned())
+        });
+        out.container_name = json::lookup(k8s.value, &["container_name"])
+            .and_then(json::string_value)
+            .map(|v| v.into_owned());
+        out
     }
-    if let Some(s) = &header.service {
-        return Some(s.to_string());
-    }
-    k8s.and_then(|k| json::lookup(k, &["container_name"]))
-        .and_then(json::string_value)
-        .map(|v| v.into_owned())
 }
 
 /// The longest prefix of `s` within `max` bytes, on a char boundary.
@@ -420,7 +427,7 @@ mod tests {
         Group {
             first: LineMeta {
                 time: Timestamp::new(1_700_000_000, 0),
-                passthrough: Rc::from("{}"),
+                passthrough: Rc::default(),
             },
             line_count: text.split('\n').count(),
             text,

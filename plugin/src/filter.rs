@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::event::{self, cut, Fault, FaultKind};
+use crate::event::{self, cut, Fault, FaultKind, Passthrough};
 use crate::grouper::GroupContext;
 use crate::json::{self, Member};
 use crate::settings::{Settings, TICK_KEY};
@@ -50,7 +50,10 @@ pub struct Filter {
     out: String,
     /// The last tick record applied, to apply settings only when they change.
     last_tick: String,
-    last_passthrough: Rc<str>,
+    /// The members (other than the line) of the last log record, as written, and what was
+    /// prepared from them.
+    last_members: String,
+    last_passthrough: Rc<Passthrough>,
     scratch: String,
     /// Emptied event buffers, reused so that an event costs no allocation once the
     /// filter has warmed up (each one is an interpreted `malloc` + `free` in Fluent Bit).
@@ -69,7 +72,8 @@ impl Filter {
             ready: VecDeque::new(),
             out: String::with_capacity(4096),
             last_tick: String::new(),
-            last_passthrough: Rc::from("{}"),
+            last_members: String::new(),
+            last_passthrough: Rc::default(),
             scratch: String::new(),
             spare: Vec::new(),
             released: Vec::new(),
@@ -206,25 +210,21 @@ impl Filter {
         None
     }
 
-    /// The record's members other than the line, as a JSON object shared with the
+    /// The record's members other than the line, prepared for the event, shared with the
     /// previous record when identical (consecutive lines of one container usually are).
-    fn passthrough(&mut self, members: &[Member<'_>]) -> Rc<str> {
+    fn passthrough(&mut self, members: &[Member<'_>]) -> Rc<Passthrough> {
+        let log_key = self.settings.log_key.as_str();
+        let others = members.iter().filter(|m| m.key != log_key);
         self.scratch.clear();
-        self.scratch.push('{');
-        for m in members
-            .iter()
-            .filter(|m| m.key != self.settings.log_key.as_str())
-        {
-            if self.scratch.len() > 1 {
-                self.scratch.push(',');
-            }
+        for m in others.clone() {
             json::write_str(&mut self.scratch, &m.key);
             self.scratch.push(':');
             self.scratch.push_str(m.value);
+            self.scratch.push(',');
         }
-        self.scratch.push('}');
-        if *self.last_passthrough != *self.scratch {
-            self.last_passthrough = Rc::from(self.scratch.as_str());
+        if self.last_members != self.scratch {
+            self.last_passthrough = Rc::new(Passthrough::new(others, &self.settings));
+            std::mem::swap(&mut self.last_members, &mut self.scratch);
         }
         self.last_passthrough.clone()
     }
@@ -238,6 +238,9 @@ impl Filter {
             }
             self.settings = next;
             self.ctx = context(&self.settings);
+            // The service labels may have changed: prepare the next record's members anew.
+            self.last_members.clear();
+            self.last_passthrough = Rc::default();
             self.last_tick.clear();
             self.last_tick.push_str(text);
         }
@@ -253,7 +256,7 @@ impl Filter {
     fn build_released(&mut self) {
         for r in self.released.drain(..) {
             let mut json = self.spare.pop().unwrap_or_default();
-            json.reserve(r.group.text.len() + r.group.first.passthrough.len() + 512);
+            json.reserve(r.group.text.len() + r.group.first.passthrough.members.len() + 512);
             event::write_group(
                 &mut json,
                 &r.tag,

@@ -296,7 +296,10 @@ mod tests {
 
     #[test]
     fn a_bad_value_keeps_the_previous_one() {
-        let previous = Settings { max_lines: 42, ..Settings::default() };
+        let previous = Settings {
+            max_lines: 42,
+            ..Settings::default()
+        };
         let members = [
             member("cali_tick", "1"),
             member("max_lines", "-3"),

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use crate::grouper::{GroupContext, TraceGrouper};
 use crate::hash::FixedState;
+use crate::event::Passthrough;
 use crate::timestamp::Timestamp;
 
 /// What the filter remembers of a line until its event is built: only the first line's
@@ -15,9 +16,9 @@ use crate::timestamp::Timestamp;
 pub struct LineMeta {
     /// The record's time (Fluent Bit's, not the header's).
     pub time: Timestamp,
-    /// The record's other members as a JSON object (`{"kubernetes":{...},"stream":"stderr"}`),
-    /// shared between consecutive lines of a stream whose members are identical.
-    pub passthrough: Rc<str>,
+    /// The record's other members, prepared for the event once and shared between
+    /// consecutive lines of a stream whose members are identical.
+    pub passthrough: Rc<Passthrough>,
 }
 
 /// One stream's grouping state.
@@ -211,7 +212,7 @@ mod tests {
     fn meta() -> LineMeta {
         LineMeta {
             time: Timestamp::default(),
-            passthrough: Rc::from("{}"),
+            passthrough: Rc::default(),
         }
     }
 
