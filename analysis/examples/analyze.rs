@@ -38,13 +38,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(LocalStore::in_memory()?);
     if let Some(dir) = &runbooks {
         let chunks = ingest_runbooks(dir, embedder.as_ref(), store.as_ref()).await?;
-        eprintln!("ingested {chunks} runbook sections from {} with {}", dir.display(), embedder.model_id());
+        eprintln!(
+            "ingested {chunks} runbook sections from {} with {}",
+            dir.display(),
+            embedder.model_id()
+        );
     }
-    let pipeline = AnalysisPipeline::new(AnalysisConfig::default(), embedder, store, PipelineOptions::default())?;
+    let pipeline = AnalysisPipeline::new(
+        AnalysisConfig::default(),
+        embedder,
+        store,
+        PipelineOptions::default(),
+    )?;
     for (i, file) in files.iter().enumerate() {
         let incident: IncidentInput = serde_json::from_str(&std::fs::read_to_string(file)?)?;
         let analysis = pipeline.analyze(&incident).await;
-        println!("# {}\n{}", file.display(), serde_json::to_string_pretty(&analysis)?);
+        println!(
+            "# {}\n{}",
+            file.display(),
+            serde_json::to_string_pretty(&analysis)?
+        );
         if i == 0 {
             if let Some(note) = &resolve_first {
                 let found = pipeline.resolve(&incident.fingerprint, note).await?;
