@@ -110,7 +110,12 @@ impl Filter {
         now_ms: u64,
     ) -> Option<&str> {
         self.stats.records += 1;
-        let tag = String::from_utf8_lossy(tag);
+        // `from_utf8` first: the lossy decoder walks a tag char by char even when it is
+        // valid, and every record carries one.
+        let tag = match std::str::from_utf8(tag) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(tag),
+        };
         match input {
             Input::LostInHost { len } => {
                 let fault = Fault {
@@ -182,7 +187,7 @@ impl Filter {
         let line = members
             .iter()
             .find(|m| m.key == self.settings.log_key.as_str())
-            .and_then(|m| json::string_value(m.value));
+            .and_then(json::member_string);
         let Some(line) = line else {
             return Some(text);
         };
@@ -190,7 +195,7 @@ impl Filter {
         let stream = members
             .iter()
             .find(|m| m.key == self.settings.stream_key.as_str())
-            .and_then(|m| json::string_value(m.value))
+            .and_then(json::member_string)
             .unwrap_or_default();
         let passthrough = self.passthrough(&members);
         self.stats.lines += 1;

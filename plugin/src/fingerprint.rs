@@ -247,6 +247,11 @@ pub fn template(message: &str) -> String {
             out.push_str(&message[end..i]);
             continue;
         }
+        if c.is_ascii() {
+            out.push(char::from(c));
+            i += 1;
+            continue;
+        }
         let ch = message[i..].chars().next().unwrap_or(' ');
         out.push(ch);
         i += ch.len_utf8();
@@ -260,8 +265,17 @@ fn is_word_byte(c: u8) -> bool {
 
 fn push_masked(out: &mut String, word: &str) {
     let b = word.as_bytes();
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    if let Some(at) = word.find('@') {
+    // One pass for both questions asked of every word.
+    let mut digits = 0;
+    let mut first_at = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else if c == b'@' && first_at.is_none() {
+            first_at = Some(i);
+        }
+    }
+    if let Some(at) = first_at {
         if at > 0 && word[at..].contains('.') {
             out.push_str("<email>");
             return;
@@ -300,19 +314,23 @@ fn push_masked(out: &mut String, word: &str) {
             }
         }
     } else {
-        // Mixed word (`user42`, `req-7f3a`): mask its digit runs.
-        let mut in_digits = false;
-        for ch in word.chars() {
-            if ch.is_ascii_digit() {
-                if !in_digits {
-                    out.push_str("<num>");
+        // Mixed word (`user42`, `req-7f3a`): mask its digit runs. Digits are ASCII, so the
+        // runs between them are whole chars and go out as slices.
+        let mut run_start = 0;
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                out.push_str(&word[run_start..i]);
+                out.push_str("<num>");
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
                 }
-                in_digits = true;
+                run_start = i;
             } else {
-                in_digits = false;
-                out.push(ch);
+                i += 1;
             }
         }
+        out.push_str(&word[run_start..]);
     }
 }
 

@@ -139,9 +139,13 @@ fn avalanche(mut z: u64) -> u64 {
 /// Appends `v` as 16 lowercase hex digits.
 pub fn push_hex64(out: &mut String, v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..16).rev() {
-        out.push(HEX[((v >> (i * 4)) & 0xf) as usize] as char);
+    // One append, not sixteen: each `String::push` is a capacity check and a UTF-8
+    // encode, and the interpreter pays for every instruction of them.
+    let mut buf = [0u8; 16];
+    for (i, slot) in buf.iter_mut().enumerate() {
+        *slot = HEX[((v >> ((15 - i) * 4)) & 0xf) as usize];
     }
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 #[cfg(test)]

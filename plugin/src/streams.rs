@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::event::Passthrough;
 use crate::grouper::{GroupContext, TraceGrouper};
 use crate::hash::FixedState;
-use crate::event::Passthrough;
 use crate::timestamp::Timestamp;
 
 /// What the filter remembers of a line until its event is built: only the first line's
