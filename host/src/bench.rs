@@ -195,6 +195,33 @@ pub fn generate(lines: usize, seed: u64, traces: &[Vec<String>]) -> Vec<Record> 
     records
 }
 
+/// The same records as Fluent Bit's `kubernetes` filter leaves them: a `kubernetes` object
+/// of about 700 bytes per record (pod, namespace, labels, annotations, container, image),
+/// the same for every record of one container.
+pub fn with_kubernetes(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .map(|r| {
+            // The container's number from the tag (`kube.var.log.containers.app-N_...`).
+            let app = r
+                .tag
+                .split("containers.")
+                .nth(1)
+                .and_then(|t| t.split('_').next())
+                .unwrap_or("app");
+            let metadata = format!(
+                r#"{{"pod_name":"{app}-7d9f8b6c5d-x2k9q","namespace_name":"shop","pod_id":"5f0c2a1e-8b7d-4c3a-9e61-2d4f7a9b0c13","labels":{{"app":"{app}","app.kubernetes.io/name":"{app}","app.kubernetes.io/instance":"{app}-prod","app.kubernetes.io/version":"1.14.2","app.kubernetes.io/part-of":"shop","pod-template-hash":"7d9f8b6c5d"}},"annotations":{{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z","prometheus.io/scrape":"true","prometheus.io/port":"9102"}},"host":"ip-10-0-12-34.eu-west-1.compute.internal","container_name":"{app}","docker_id":"3b5e2f9c1a7d4e8f0b6c2d9a5e1f7c3b8d4a0e6f2c9b5d1a7e3f8c0b4d6a2e9f","container_hash":"registry.example.com/shop/{app}@sha256:9a4c1e7f3b8d2a6c0e5f9b1d7a3c8e2f6b0d4a9c5e1f7b3d8a2c6e0f4b9d1a5c","container_image":"registry.example.com/shop/{app}:1.14.2"}}"#
+            );
+            let mut json = r.json.clone();
+            json.pop(); // the closing brace
+            json.extend_from_slice(b",\"kubernetes\":");
+            json.extend_from_slice(metadata.as_bytes());
+            json.push(b'}');
+            Record::new(r.tag.clone(), r.time, json)
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct BenchResult {
     pub engine: &'static str,
@@ -456,5 +483,21 @@ mod tests {
         assert!((0.02..=0.05).contains(&share), "trace share {share}");
         let c = generate(2000, 8, &traces);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn kubernetes_metadata_is_added_to_every_record() {
+        let records = generate(100, 3, &[]);
+        let with = with_kubernetes(&records);
+        assert_eq!(with.len(), records.len());
+        for (plain, k8s) in records.iter().zip(&with) {
+            let v: serde_json::Value = serde_json::from_slice(&k8s.json).expect("valid JSON");
+            let app = v["kubernetes"]["labels"]["app"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(plain.tag.contains(app) && app.starts_with("app-"), "{app}");
+            let extra = k8s.json.len() - plain.json.len();
+            assert!((500..=900).contains(&extra), "{extra} bytes of metadata");
+        }
     }
 }

@@ -274,6 +274,12 @@ fn bench_command(flags: Flags) -> Result<()> {
     let baseline = bench::rss_kib();
     let native = bench::run_native(&records);
     let interpreted = bench::run_wasm("cali.wasm in wasmi (interpreted)", &wasm, &records, true)?;
+    let kubernetes = bench::run_wasm(
+        "cali.wasm in wasmi, records with kubernetes metadata",
+        &wasm,
+        &bench::with_kubernetes(&records),
+        true,
+    )?;
     let floor = bench::run_wasm(
         "floor: a module returning its input, in wasmi",
         bench::ECHO_MODULE,
@@ -283,7 +289,7 @@ fn bench_command(flags: Flags) -> Result<()> {
     print!(
         "{}",
         bench::report(
-            &[interpreted, native, floor],
+            &[interpreted, kubernetes, native, floor],
             wasm.len(),
             lines,
             seed,

@@ -50,14 +50,17 @@ pub struct Filter {
     out: String,
     /// The last tick record applied, to apply settings only when they change.
     last_tick: String,
-    /// The members (other than the line) of the last log record, as written, and what was
-    /// prepared from them.
-    last_members: String,
-    last_passthrough: Rc<Passthrough>,
+    /// The members (other than the line) of recent log records, as written, and what was
+    /// prepared from them; most recently used first. Streams interleave, so the last
+    /// record's alone would rarely match.
+    passthroughs: Vec<(String, Rc<Passthrough>)>,
     scratch: String,
     /// Emptied event buffers, reused so that an event costs no allocation once the
     /// filter has warmed up (each one is an interpreted `malloc` + `free` in Fluent Bit).
     spare: Vec<String>,
+    /// Large member values of recent records (a container's `kubernetes` object), which
+    /// the next records' parse compares instead of validating again.
+    known_values: Vec<String>,
     released: Vec<Released>,
     stats: FilterStats,
 }
@@ -72,10 +75,10 @@ impl Filter {
             ready: VecDeque::new(),
             out: String::with_capacity(4096),
             last_tick: String::new(),
-            last_members: String::new(),
-            last_passthrough: Rc::default(),
+            passthroughs: Vec::new(),
             scratch: String::new(),
             spare: Vec::new(),
+            known_values: Vec::new(),
             released: Vec::new(),
             stats: FilterStats::default(),
         }
@@ -160,7 +163,7 @@ impl Filter {
         text: &'t str,
         now_ms: u64,
     ) -> Option<&'t str> {
-        let members = match json::parse_object(text) {
+        let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
             Err(e) => {
                 let trimmed = text.trim_start();
@@ -180,6 +183,7 @@ impl Filter {
                 return None;
             }
         };
+        remember_values(&mut self.known_values, &members);
         if members.iter().any(|m| m.key == TICK_KEY) {
             self.tick(text, &members, now_ms);
             return None;
@@ -227,11 +231,23 @@ impl Filter {
             self.scratch.push_str(m.value);
             self.scratch.push(',');
         }
-        if self.last_members != self.scratch {
-            self.last_passthrough = Rc::new(Passthrough::new(others, &self.settings));
-            std::mem::swap(&mut self.last_members, &mut self.scratch);
-        }
-        self.last_passthrough.clone()
+        let hit = self
+            .passthroughs
+            .iter()
+            .position(|(text, _)| json::same_bytes(text.as_bytes(), self.scratch.as_bytes()));
+        let entry = match hit {
+            Some(i) => self.passthroughs.remove(i),
+            None => {
+                if self.passthroughs.len() >= MAX_PASSTHROUGHS {
+                    self.passthroughs.pop();
+                }
+                let prepared = Rc::new(Passthrough::new(others, &self.settings));
+                (std::mem::take(&mut self.scratch), prepared)
+            }
+        };
+        let prepared = entry.1.clone();
+        self.passthroughs.insert(0, entry);
+        prepared
     }
 
     fn tick(&mut self, text: &str, members: &[Member<'_>], now_ms: u64) {
@@ -243,9 +259,8 @@ impl Filter {
             }
             self.settings = next;
             self.ctx = context(&self.settings);
-            // The service labels may have changed: prepare the next record's members anew.
-            self.last_members.clear();
-            self.last_passthrough = Rc::default();
+            // The service labels may have changed: prepare records' members anew.
+            self.passthroughs.clear();
             self.last_tick.clear();
             self.last_tick.push_str(text);
         }
@@ -313,6 +328,31 @@ impl Filter {
     /// Takes the next waiting event, if any (tools that are not bound to one-out-per-in).
     pub fn take_waiting(&mut self) -> Option<String> {
         self.ready.pop_front()
+    }
+}
+
+/// Values worth remembering are at least this long; at most `MAX_KNOWN` are kept (streams
+/// interleave, so a few containers' metadata alternate).
+const KNOWN_MIN_BYTES: usize = 64;
+const MAX_KNOWN: usize = 8;
+
+/// Distinct sets of record members kept prepared (about one per container).
+const MAX_PASSTHROUGHS: usize = 8;
+
+fn remember_values(known: &mut Vec<String>, members: &[Member<'_>]) {
+    for m in members {
+        if m.value.len() < KNOWN_MIN_BYTES
+            || !matches!(m.value.as_bytes()[0], b'{' | b'[')
+            || known
+                .iter()
+                .any(|k| json::same_bytes(k.as_bytes(), m.value.as_bytes()))
+        {
+            continue;
+        }
+        if known.len() >= MAX_KNOWN {
+            known.remove(0);
+        }
+        known.push(m.value.to_string());
     }
 }
 

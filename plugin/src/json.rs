@@ -35,6 +35,21 @@ impl std::error::Error for JsonError {}
 /// Splits a JSON object into its top-level members, validating the whole text
 /// (nested values included). Leading/trailing whitespace is allowed.
 pub fn parse_object(src: &str) -> Result<Vec<Member<'_>>, JsonError> {
+    parse_object_known(src, &[])
+}
+
+/// Values shorter than this are validated again rather than compared with known ones.
+const KNOWN_MIN_LEN: usize = 32;
+
+/// `parse_object`, trusting values validated before: a member whose value text is one of
+/// `known` (values `parse_object` accepted earlier) is compared, not re-validated. Records
+/// of one container carry the same `kubernetes` object, hundreds of bytes, on every line:
+/// one comparison instead of a validating scan per byte. A valid value is never a prefix
+/// of a longer value followed by a delimiter, so an equal prefix is the whole value.
+pub fn parse_object_known<'a>(
+    src: &'a str,
+    known: &[String],
+) -> Result<Vec<Member<'a>>, JsonError> {
     let mut scan = Scanner::new(src);
     scan.skip_ws();
     scan.expect(b'{', "expected '{'")?;
@@ -50,7 +65,20 @@ pub fn parse_object(src: &str) -> Result<Vec<Member<'_>>, JsonError> {
             scan.expect(b':', "expected ':'")?;
             scan.skip_ws();
             let start = scan.pos;
-            scan.value()?;
+            let rest = &scan.bytes[start..];
+            let seen = known.iter().find(|k| {
+                k.len() >= KNOWN_MIN_LEN
+                    && rest.len() >= k.len()
+                    && same_bytes(&rest[..k.len()], k.as_bytes())
+                    && matches!(
+                        rest.get(k.len()),
+                        Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+                    )
+            });
+            match seen {
+                Some(k) => scan.pos += k.len(),
+                None => scan.value()?,
+            }
             members.push(Member {
                 key,
                 value: &src[start..scan.pos],
@@ -145,6 +173,25 @@ pub fn write_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[run_start..]);
     out.push('"');
+}
+
+/// `a == b`, eight bytes per step. WebAssembly has no bulk compare: `==` on slices is
+/// a call to a `memcmp` that the interpreter runs byte by byte.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    for (p, q) in (&mut x).zip(&mut y) {
+        let (mut u, mut v) = ([0u8; 8], [0u8; 8]);
+        u.copy_from_slice(p);
+        v.copy_from_slice(q);
+        if u64::from_le_bytes(u) != u64::from_le_bytes(v) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// The index of the first byte at or after `from` that a JSON string cannot hold as it is
@@ -545,6 +592,34 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for len in 0..a.len() {
+            assert!(same_bytes(&a[..len], &a[..len]));
+            assert!(!same_bytes(&a[..len], &a[..len + 1]));
+            for at in 0..len {
+                let mut b = a[..len].to_vec();
+                b[at] ^= 0x40;
+                assert!(!same_bytes(&a[..len], &b), "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn known_values_are_taken_whole_and_others_still_validated() {
+        let k8s = r#"{"pod_name":"shop-7d9f","labels":{"app":"shop","tier":"web"}}"#;
+        let known = vec![k8s.to_string()];
+        let src = format!(r#"{{"log":"x","kubernetes":{k8s}}}"#);
+        assert_eq!(parse_object_known(&src, &known), parse_object(&src));
+        // A longer value that starts like a known one is validated as itself.
+        let longer = format!(r#"{{"kubernetes":{}"extra"}}"#, &k8s[..k8s.len() - 1]);
+        assert!(parse_object_known(&longer, &known).is_err());
+        // Invalid members elsewhere are still found.
+        let bad = format!(r#"{{"kubernetes":{k8s},"log":"a\qb"}}"#);
+        assert!(parse_object_known(&bad, &known).is_err());
+    }
 
     #[test]
     fn member_string_agrees_with_string_value() {
