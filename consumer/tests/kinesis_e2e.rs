@@ -640,3 +640,121 @@ async fn bad_records_land_in_the_s3_dead_letter_bucket_with_their_reason() {
     assert_eq!(counts.new, good.len() as u64, "{counts:?}");
     assert_eq!(counts.payloads, counts.decoded + counts.dead_lettered);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
+    let Some(moto) = common::moto_url() else {
+        return;
+    };
+    let names = Names::new("merge");
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::new(&moto, &names).await;
+    testing::create_stream(&moto, &names.stream, 2)
+        .await
+        .unwrap();
+    let slack = SlackServer::start(Vec::new()).await;
+    let fps = fingerprints(3, 0xd100);
+    let events = good_events(&fps, 10, 4_000);
+    let payloads: Vec<Vec<u8>> = events.iter().map(|e| e.clone().into_bytes()).collect();
+    let placed = testing::put_records(&moto, &names.stream, &spread(&payloads, "merge"))
+        .await
+        .unwrap();
+    assert_eq!(shards_used(&placed).len(), 2, "records on both shards");
+
+    let mut a = Replica::start("replica-a", &names, &moto, &slack, dir.path(), &[]);
+    let mut b = Replica::start("replica-b", &names, &moto, &slack, dir.path(), &[]);
+    let leases = DynamoLeaseStore::new(aws.dynamo.clone(), &names.lease_table(), &names.stream);
+    wait_until(
+        "both parent shards leased",
+        &mut [&mut a, &mut b],
+        || async {
+            let ls = leases.leases().await.unwrap_or_default();
+            ls.len() == 2 && ls.iter().all(|l| l.owner.is_some())
+        },
+    )
+    .await;
+
+    // On moto the merged child holds copies of both parents' records (docs/stream.md), so
+    // every event is read twice: once from a parent, once from the child.
+    let kinesis = testing::kinesis_client(&moto);
+    kinesis
+        .merge_shards()
+        .stream_name(&names.stream)
+        .shard_to_merge("shardId-000000000000")
+        .adjacent_shard_to_merge("shardId-000000000001")
+        .send()
+        .await
+        .unwrap();
+    testing::wait_until_active(&kinesis, &names.stream)
+        .await
+        .unwrap();
+    let shards = kinesis
+        .list_shards()
+        .stream_name(&names.stream)
+        .send()
+        .await
+        .unwrap();
+    let child = shards
+        .shards()
+        .iter()
+        .find(|s| s.parent_shard_id().is_some() && s.adjacent_parent_shard_id().is_some())
+        .expect("the merged shard")
+        .shard_id()
+        .to_string();
+
+    wait_until(
+        "both parents finished and the child read",
+        &mut [&mut a, &mut b],
+        || async {
+            let ls = leases.leases().await.unwrap_or_default();
+            let parents_done = ls
+                .iter()
+                .filter(|l| l.shard_id != child)
+                .all(|l| l.finished);
+            let child_read = ls
+                .iter()
+                .any(|l| l.shard_id == child && l.checkpoint.is_some());
+            ls.len() == 3 && parents_done && child_read
+        },
+    )
+    .await;
+    let want: BTreeMap<String, u64> = fps.iter().map(|f| (f.clone(), 10)).collect();
+    wait_until(
+        "every event in an incident",
+        &mut [&mut a, &mut b],
+        || async { aws.incident_counts(&names).await == want },
+    )
+    .await;
+    wait_until(
+        "one alert per fingerprint",
+        &mut [&mut a, &mut b],
+        || async {
+            slack_fingerprints(&slack)
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+                == fps.iter().cloned().collect()
+        },
+    )
+    .await;
+    let child_lease = leases
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.shard_id == child)
+        .expect("the child's lease");
+    let mut parents = child_lease.parent_shard_ids.clone();
+    parents.sort();
+    assert_eq!(parents, ["shardId-000000000000", "shardId-000000000001"]);
+    tokio::time::sleep(GROUP_WAIT * 2).await;
+    let counts = a.stop().await.add(b.stop().await);
+
+    assert_one_message_per_fingerprint(&slack, &fps);
+    assert_eq!(counts.new, events.len() as u64, "{counts:?}");
+    assert_eq!(counts.decoded, counts.new + counts.duplicates, "{counts:?}");
+    // The child's copies were read too, and dropped as repeats.
+    assert!(
+        counts.duplicates >= events.len() as u64,
+        "the child's copies were read and dropped: {counts:?}"
+    );
+}
