@@ -498,12 +498,23 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
     )
     .await;
 
-    b.kill_hard();
+    // The stream keeps flowing in small puts; replica-b dies between two of them, with
+    // records read but possibly not yet checkpointed.
     let second = good_events(&fps, 10, 2_000);
-    let payloads: Vec<Vec<u8>> = second.iter().map(|e| e.clone().into_bytes()).collect();
-    let placed = testing::put_records(&moto, &names.stream, &spread(&payloads, "kill-2"))
-        .await
-        .unwrap();
+    let mut placed = Vec::new();
+    for (i, chunk) in second.chunks(5).enumerate() {
+        if i == 2 {
+            b.kill_hard();
+        }
+        let payloads: Vec<Vec<u8>> = chunk.iter().map(|e| e.clone().into_bytes()).collect();
+        let salt = format!("kill-2-{i}");
+        placed.extend(
+            testing::put_records(&moto, &names.stream, &spread(&payloads, &salt))
+                .await
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
     assert_eq!(shards_used(&placed).len(), 2, "records on both shards");
 
     wait_until(
