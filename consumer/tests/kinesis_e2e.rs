@@ -14,7 +14,7 @@ use cali::samples::{self, Spec};
 use cali_stream::lease::DynamoLeaseStore;
 use cali_stream::testing;
 use cali_stream::LeaseStore;
-use common::SlackServer;
+use common::{Answer, SlackServer};
 
 /// Longest wait for any condition in these tests; a test that needs longer has failed.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -401,7 +401,14 @@ async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() 
     testing::create_stream(&moto, &names.stream, 2)
         .await
         .unwrap();
-    let slack = SlackServer::start(Vec::new()).await;
+    // Slack refuses the first attempts: the shared outbox retries them, still once each.
+    let slack = SlackServer::start(vec![
+        Answer::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        Answer::ServerError,
+    ])
+    .await;
 
     let fps = fingerprints(4, 0xa100);
     let events = good_events(&fps, 15, 1);
@@ -440,6 +447,16 @@ async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() 
     let counts = a.stop().await.add(b.stop().await);
 
     assert_one_message_per_fingerprint(&slack, &fps);
+    let refused: Vec<String> = slack
+        .received()
+        .into_iter()
+        .filter(|r| r.answer != "Ok")
+        .map(|r| r.alert_id)
+        .collect();
+    assert_eq!(refused.len(), 2, "the scripted refusals were met");
+    for id in &refused {
+        assert!(slack.delivered().contains(id), "{id} delivered after retry");
+    }
     assert_eq!(counts.new, events.len() as u64, "{counts:?}");
     assert_eq!(counts.dead_lettered, 0, "{counts:?}");
     assert_eq!(counts.decoded, counts.new + counts.duplicates, "{counts:?}");
