@@ -519,8 +519,9 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
     // records read but possibly not yet checkpointed.
     let second = good_events(&fps, 10, 2_000);
     let mut placed = Vec::new();
+    let put_before_kill = 10;
     for (i, chunk) in second.chunks(5).enumerate() {
-        if i == 2 {
+        if i * 5 == put_before_kill {
             b.kill_hard();
         }
         let payloads: Vec<Vec<u8>> = chunk.iter().map(|e| e.clone().into_bytes()).collect();
@@ -561,8 +562,12 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
     assert_one_message_per_fingerprint(&slack, &fps);
     assert_eq!(counts.dead_lettered, 0, "{counts:?}");
     assert_eq!(counts.decoded, counts.new + counts.duplicates, "{counts:?}");
-    // The survivor read every record of the second put (the killed replica read none).
-    assert!(counts.payloads >= second.len() as u64, "{counts:?}");
+    // Whatever was put after the kill, the survivor read (the killed replica may have
+    // read and checkpointed the earlier ones).
+    assert!(
+        counts.payloads >= (second.len() - put_before_kill) as u64,
+        "{counts:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
