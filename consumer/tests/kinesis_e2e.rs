@@ -386,6 +386,42 @@ fn assert_one_message_per_fingerprint(slack: &SlackServer, fingerprints: &[Strin
     );
 }
 
+/// The sequence number of a shard's last record, read from its start.
+async fn last_sequence_number(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+    shard_id: &str,
+) -> String {
+    let mut iterator = kinesis
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator()
+        .map(str::to_string);
+    let mut last = None;
+    while let Some(it) = iterator {
+        let got = kinesis
+            .get_records()
+            .shard_iterator(it)
+            .send()
+            .await
+            .unwrap();
+        if got.records().is_empty() {
+            break;
+        }
+        last = got
+            .records()
+            .last()
+            .map(|r| r.sequence_number().to_string());
+        iterator = got.next_shard_iterator().map(str::to_string);
+    }
+    last.expect("the merged shard holds the parents' records")
+}
+
 fn fingerprints(n: u64, base: u64) -> Vec<String> {
     (0..n).map(|i| samples::fingerprint(base + i)).collect()
 }
@@ -734,9 +770,10 @@ async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
         .expect("the merged shard")
         .shard_id()
         .to_string();
+    let child_last = last_sequence_number(&kinesis, &names.stream, &child).await;
 
     wait_until(
-        "both parents finished and the child read",
+        "both parents finished and the child read to its last record",
         &mut [&mut a, &mut b],
         || async {
             let ls = leases.leases().await.unwrap_or_default();
@@ -746,7 +783,7 @@ async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
                 .all(|l| l.finished);
             let child_read = ls
                 .iter()
-                .any(|l| l.shard_id == child && l.checkpoint.is_some());
+                .any(|l| l.shard_id == child && l.checkpoint.as_ref() == Some(&child_last));
             ls.len() == 3 && parents_done && child_read
         },
     )
