@@ -79,7 +79,7 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub source: SourceConfig,
@@ -89,6 +89,9 @@ pub struct Config {
     pub incident: IncidentConfig,
     pub alert: AlertConfig,
     pub slack: SlackConfig,
+    pub analysis: AnalysisSettings,
+    pub llm: LlmSettings,
+    pub vectors: VectorsConfig,
     pub state: StateConfig,
     pub dead_letter: DeadLetterConfig,
     pub http: HttpConfig,
@@ -308,6 +311,149 @@ impl Default for SlackConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSettings {
+    /// How many past incidents, and how many runbook sections, are retrieved for each
+    /// incident. Default `3` (so up to 3 + 3).
+    pub top_k: usize,
+    /// Lowest cosine similarity (0 ..= 1) for a retrieved document to count as related.
+    /// Default `0.3`.
+    pub min_score: f64,
+    /// How long an LLM analysis is reused for the same fingerprint (or the same redacted
+    /// prompt) before the endpoint is asked again. Default `1h`.
+    pub cache_ttl: Span,
+    /// SQLite file of the LLM cache and of each incident's latest analysis. Default:
+    /// `analysis.sqlite` beside `state.path`.
+    pub cache_path: Option<PathBuf>,
+    /// Extra redaction patterns (file only), applied after the built-in ones: a list of
+    /// `{ name = "...", regex = "..." }`; a capture group named `secret` limits the
+    /// replacement to that group. Default none.
+    pub redaction_patterns: Vec<cali_analysis::redact::ExtraPattern>,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        let defaults = cali_analysis::AnalysisConfig::default();
+        Self {
+            top_k: defaults.top_k,
+            min_score: 0.3,
+            cache_ttl: Span::secs(defaults.cache_ttl_secs),
+            cache_path: None,
+            redaction_patterns: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmSettings {
+    /// OpenAI-compatible Chat Completions endpoint, up to and including `/v1`: OpenAI
+    /// `https://api.openai.com/v1`, vLLM `http://vllm:8000/v1`, Ollama
+    /// `http://localhost:11434/v1`. No default: every incident is explained by the offline
+    /// analyst.
+    pub base_url: Option<String>,
+    /// Model name as the endpoint knows it. Default `gpt-4o-mini`.
+    pub model: String,
+    /// ARN of an AWS Secrets Manager secret holding the API key (the secret string is the
+    /// key, or JSON with an `api_key` member). The key itself is never read from the file:
+    /// set `CALI_LLM_API_KEY` or this. No default (no key: vLLM, Ollama).
+    pub api_key_secret_arn: Option<String>,
+    /// Timeout of one request. Default `30s`.
+    pub timeout: Span,
+    /// Retries after a failed request (timeout, transport error, 429, 5xx). Default `2`.
+    pub max_retries: u32,
+    /// First retry delay; doubles each retry, with jitter. Default `500ms`.
+    pub backoff_base: Span,
+    /// Longest delay between retries, also the cap on a 429's `Retry-After`. Default `10s`.
+    pub backoff_max: Span,
+    /// Consecutive failed calls that open the circuit breaker (then the offline analyst
+    /// answers). Default `5`.
+    pub breaker_failures: u32,
+    /// How long the open breaker refuses calls before one trial call. Default `60s`.
+    pub breaker_cooldown: Span,
+    /// Calls allowed per hour. Default `120`.
+    pub hourly_call_budget: u64,
+    /// Tokens (prompt + completion) allowed per hour. Default `300000`.
+    pub hourly_token_budget: u64,
+    /// Largest prompt in tokens (estimated at 4 characters per token); the stack and log
+    /// lines are trimmed to fit. Default `3000`.
+    pub prompt_token_budget: usize,
+    /// `max_tokens` of the completion. Default `700`.
+    pub max_completion_tokens: u32,
+    /// Ask for `response_format: json_schema` (OpenAI, vLLM, Ollama >= 0.5); when false,
+    /// `json_object` is asked for and the schema is given in the prompt. Default `true`.
+    pub json_schema: bool,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        let d = cali_analysis::LlmConfig::default();
+        Self {
+            base_url: None,
+            model: d.model,
+            api_key_secret_arn: None,
+            timeout: Span::millis(d.timeout_ms),
+            max_retries: d.max_retries,
+            backoff_base: Span::millis(d.backoff_base_ms),
+            backoff_max: Span::millis(d.backoff_max_ms),
+            breaker_failures: d.breaker_failures,
+            breaker_cooldown: Span::secs(d.breaker_cooldown_secs),
+            hourly_call_budget: d.hourly_call_budget,
+            hourly_token_budget: d.hourly_token_budget,
+            prompt_token_budget: d.prompt_token_budget,
+            max_completion_tokens: d.max_completion_tokens,
+            json_schema: d.json_schema,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorStoreKind {
+    Local,
+    Milvus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedderKind {
+    Minilm,
+    Hashed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VectorsConfig {
+    /// Where past incidents and runbook sections are kept and searched: `local` (a SQLite
+    /// file, exact search, fine up to ~100k documents) or `milvus`. Default `local`.
+    pub kind: VectorStoreKind,
+    /// SQLite file for `kind = "local"`. Default: `vectors.sqlite` beside `state.path`
+    /// (also for `cali replay`, so runbooks added once with `cali kb add` are found).
+    pub path: Option<PathBuf>,
+    /// Milvus address for `kind = "milvus"` (token from env `CALI_MILVUS_TOKEN`, default
+    /// `root:Milvus`). Default `http://localhost:19530`.
+    pub milvus_addr: String,
+    /// Milvus collection, created (cosine, 384 dimensions) if missing. Default `cali`.
+    pub milvus_collection: String,
+    /// `minilm` (all-MiniLM-L6-v2 in-process, weights from `CALI_MODEL_DIR` or the
+    /// `.venv`; hashed features when they are absent) or `hashed` (no model). Documents
+    /// embedded by one cannot be found with the other. Default `minilm`.
+    pub embedder: EmbedderKind,
+}
+
+impl Default for VectorsConfig {
+    fn default() -> Self {
+        Self {
+            kind: VectorStoreKind::Local,
+            path: None,
+            milvus_addr: "http://localhost:19530".into(),
+            milvus_collection: "cali".into(),
+            embedder: EmbedderKind::Minilm,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
@@ -392,6 +538,8 @@ pub struct AwsConfig {
 pub struct Secrets {
     /// `CALI_SLACK_WEBHOOK_URL`.
     pub slack_webhook_url: Option<String>,
+    /// `CALI_LLM_API_KEY`.
+    pub llm_api_key: Option<String>,
 }
 
 impl fmt::Debug for Secrets {
@@ -401,6 +549,7 @@ impl fmt::Debug for Secrets {
                 "slack_webhook_url",
                 &self.slack_webhook_url.as_ref().map(|_| "<set>"),
             )
+            .field("llm_api_key", &self.llm_api_key.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -409,6 +558,9 @@ impl Secrets {
     pub fn from_env() -> Self {
         Self {
             slack_webhook_url: std::env::var("CALI_SLACK_WEBHOOK_URL")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            llm_api_key: std::env::var("CALI_LLM_API_KEY")
                 .ok()
                 .filter(|s| !s.is_empty()),
         }
@@ -523,6 +675,10 @@ impl Config {
             ("kinesis", "worker_id"),
             ("slack", "webhook_secret_arn"),
             ("slack", "logs_url_template"),
+            ("analysis", "cache_path"),
+            ("llm", "base_url"),
+            ("llm", "api_key_secret_arn"),
+            ("vectors", "path"),
             ("aws", "region"),
             ("aws", "endpoint_url"),
         ] {
@@ -551,12 +707,79 @@ impl Config {
         if self.alert.evaluate_interval.0.is_zero() {
             return bad("alert.evaluate_interval", "must be above 0");
         }
+        if self.analysis.top_k == 0 {
+            return bad("analysis.top_k", "must be above 0");
+        }
+        if !(0.0..=1.0).contains(&self.analysis.min_score) {
+            return bad("analysis.min_score", "must be 0 ..= 1");
+        }
+        if let Some(url) = &self.llm.base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return bad("llm.base_url", "must be an http(s) URL");
+            }
+        }
         if let Some(t) = &self.slack.logs_url_template {
             if !(t.starts_with("https://") || t.starts_with("http://")) {
                 return bad("slack.logs_url_template", "must be an http(s) URL");
             }
         }
         Ok(())
+    }
+
+    /// The directory of the SQLite state, where the embedded analysis files go too.
+    fn state_dir(&self) -> PathBuf {
+        self.state
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default()
+    }
+
+    /// The local vector store's file.
+    pub fn vectors_path(&self) -> PathBuf {
+        self.vectors
+            .path
+            .clone()
+            .unwrap_or_else(|| self.state_dir().join("vectors.sqlite"))
+    }
+
+    /// The analysis cache's file.
+    pub fn analysis_cache_path(&self) -> PathBuf {
+        self.analysis
+            .cache_path
+            .clone()
+            .unwrap_or_else(|| self.state_dir().join("analysis.sqlite"))
+    }
+
+    /// The analysis settings as the analysis crate takes them.
+    pub fn analysis_config(&self) -> cali_analysis::AnalysisConfig {
+        let a = &self.analysis;
+        let ms = |s: Span| s.as_ms().max(0) as u64;
+        let secs = |s: Span| s.0.as_secs();
+        cali_analysis::AnalysisConfig {
+            llm: self.llm.base_url.as_ref().map(|base_url| {
+                let l = &self.llm;
+                cali_analysis::LlmConfig {
+                    base_url: base_url.clone(),
+                    model: l.model.clone(),
+                    timeout_ms: ms(l.timeout),
+                    max_retries: l.max_retries,
+                    backoff_base_ms: ms(l.backoff_base),
+                    backoff_max_ms: ms(l.backoff_max),
+                    breaker_failures: l.breaker_failures,
+                    breaker_cooldown_secs: secs(l.breaker_cooldown),
+                    hourly_call_budget: l.hourly_call_budget,
+                    hourly_token_budget: l.hourly_token_budget,
+                    prompt_token_budget: l.prompt_token_budget,
+                    max_completion_tokens: l.max_completion_tokens,
+                    json_schema: l.json_schema,
+                }
+            }),
+            cache_ttl_secs: secs(a.cache_ttl),
+            redaction_patterns: a.redaction_patterns.clone(),
+            top_k: a.top_k,
+            min_score: a.min_score as f32,
+        }
     }
 
     /// The effective configuration as TOML (what `cali config` prints; holds no secrets).
@@ -644,7 +867,7 @@ pub fn settings_help() -> String {
         out.push_str(&format!("  {} ({})\n      {}\n", s.key, s.env, s.doc));
     }
     out.push_str(
-        "\nSECRETS (environment or AWS Secrets Manager only, never the file):\n  CALI_SLACK_WEBHOOK_URL\n      Slack incoming webhook URL; without it (and without slack.webhook_secret_arn) alerts go to the terminal only.\n",
+        "\nSECRETS (environment or AWS Secrets Manager only, never the file):\n  CALI_SLACK_WEBHOOK_URL\n      Slack incoming webhook URL; without it (and without slack.webhook_secret_arn) alerts go to the terminal only.\n  CALI_LLM_API_KEY\n      API key of the LLM endpoint (llm.base_url), or llm.api_key_secret_arn.\n",
     );
     out
 }
@@ -788,9 +1011,42 @@ mod tests {
     }
 
     #[test]
+    fn analysis_settings_reach_the_analysis_config() {
+        let f = file(
+            "[llm]\nbase_url = \"http://localhost:11434/v1\"\nmodel = \"llama3.1\"\ntimeout = \"5s\"\n\
+             [analysis]\nmin_score = 0.5\n[[analysis.redaction_patterns]]\nname = \"ticket\"\nregex = \"T-[0-9]+\"\n",
+        );
+        let c = Config::load(Some(f.path()), env(&[("CALI_VECTORS_EMBEDDER", "hashed")])).unwrap();
+        let a = c.analysis_config();
+        let llm = a.llm.expect("an endpoint is configured");
+        assert_eq!((llm.model.as_str(), llm.timeout_ms), ("llama3.1", 5_000));
+        assert_eq!(a.min_score, 0.5);
+        assert_eq!(a.redaction_patterns[0].name, "ticket");
+        assert_eq!(c.vectors.embedder, EmbedderKind::Hashed);
+        let defaults = Config::default().analysis_config();
+        assert_eq!(defaults, cali_analysis::AnalysisConfig::default());
+        assert_eq!(
+            Config::default().vectors_path(),
+            PathBuf::from(".cali/state/vectors.sqlite")
+        );
+        let f = file("[llm]\napi_key = \"sk-x\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CALI_LLM_API_KEY"), "{e}");
+    }
+
+    #[test]
     fn printed_config_loads_back_unchanged() {
         let mut c = Config::default();
         c.slack.logs_url_template = Some("https://grafana.local/{fingerprint}".into());
+        c.llm.base_url = Some("http://localhost:11434/v1".into());
+        c.analysis
+            .redaction_patterns
+            .push(cali_analysis::redact::ExtraPattern {
+                name: "ticket".into(),
+                regex: "T-[0-9]+".into(),
+            });
         let f = file(&c.to_toml());
         assert_eq!(Config::load(Some(f.path()), env(&[])).unwrap(), c);
     }

@@ -276,6 +276,21 @@ mod tests {
     }
 
     #[test]
+    fn an_event_shortened_by_the_filter_decodes_with_its_fault() {
+        let line = sample_event_json("0123456789abcdef0123456789abcdef", "00000000000000aa");
+        let mut value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        value["truncated"] = serde_json::Value::Bool(true);
+        value["fault"] = serde_json::json!({
+            "kind": "event_too_large",
+            "detail": "event was 1100000 bytes; stack trace and log content shortened"
+        });
+        let d = decode_record(value.to_string().as_bytes(), MIB);
+        assert_eq!(d.events.len(), 1, "{:?}", d.rejected);
+        let fault = d.events[0].fault.as_ref().expect("fault kept");
+        assert_eq!(fault.kind, crate::event::FaultKind::EventTooLarge);
+    }
+
+    #[test]
     fn aggregated_gzip_and_zstd_records_decode() {
         let a = sample_event_json("0123456789abcdef0123456789abcde1", "00000000000000aa");
         let b = sample_event_json("0123456789abcdef0123456789abcde2", "00000000000000bb");

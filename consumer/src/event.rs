@@ -98,6 +98,8 @@ pub enum FaultKind {
     InvalidUtf8,
     LineTooLong,
     NotAnObject,
+    /// The event would exceed the Kinesis/Firehose record limit; the filter shortened it.
+    EventTooLarge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,5 +230,21 @@ mod tests {
             Some("1.2.3".into())
         );
         assert_eq!(k8s("reg:5000/shop/cart", &[]).version(), None);
+    }
+
+    #[test]
+    fn every_fault_kind_of_the_schema_decodes() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schema/cali.event.v1.json")).unwrap();
+        let kinds = schema["properties"]["fault"]["properties"]["kind"]["enum"]
+            .as_array()
+            .expect("the schema lists the fault kinds");
+        assert!(kinds.iter().any(|k| k == "event_too_large"));
+        for kind in kinds {
+            let fault: Fault =
+                serde_json::from_value(serde_json::json!({"kind": kind, "detail": "x"}))
+                    .unwrap_or_else(|e| panic!("fault kind {kind}: {e}"));
+            assert_eq!(serde_json::to_value(fault.kind).unwrap(), *kind);
+        }
     }
 }

@@ -62,6 +62,16 @@ enum Command {
         #[arg(long)]
         persist: bool,
     },
+    /// The knowledge base the analysis retrieves from (the configured vector store).
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+    /// Past incidents in the knowledge base.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
     /// Measures decode, validation, dedupe and incident grouping on generated 1 KB events.
     Bench(cali::bench::BenchArgs),
     /// Prints the effective configuration (file + environment) as TOML.
@@ -69,6 +79,29 @@ enum Command {
         /// Print the settings reference as a Markdown table instead.
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Chunks every Markdown runbook under DIR by heading, embeds the chunks and stores
+    /// them (again: a page's chunks are replaced); prints the number of chunks.
+    Add {
+        /// Directory of `*.md` runbooks (searched recursively).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Attaches a human resolution to a past incident; resolved incidents rank first when
+    /// a similar incident is analysed.
+    Resolve {
+        /// The incident's fingerprint (as shown in its alert).
+        fingerprint: String,
+        /// What fixed it (redacted before it is stored).
+        #[arg(long)]
+        note: String,
     },
 }
 
@@ -119,6 +152,46 @@ fn main() -> anyhow::Result<()> {
                 config.source.input = Some(file);
                 config.source.follow = false;
                 replay(config, persist).await
+            }
+            Command::Kb {
+                command: KbCommand::Add { dir },
+            } => {
+                init_logging("warn");
+                let config = load()?;
+                let embedder = service::embedder(&config);
+                let store = service::vector_store(&config, &*embedder).await?;
+                let chunks = cali_retrieval::ingest_runbooks(&dir, &*embedder, &*store)
+                    .await
+                    .with_context(|| format!("adding the runbooks of {}", dir.display()))?;
+                println!(
+                    "added {chunks} runbook chunks from {} ({})",
+                    dir.display(),
+                    embedder.model_id()
+                );
+                Ok(())
+            }
+            Command::Incident {
+                command: IncidentCommand::Resolve { fingerprint, note },
+            } => {
+                init_logging("warn");
+                let config = load()?;
+                let sdk = match config.llm.api_key_secret_arn {
+                    Some(_) if config.llm.base_url.is_some() => Some(service::aws(&config).await),
+                    _ => None,
+                };
+                let pipeline = service::analysis_pipeline(
+                    &config,
+                    &Secrets::from_env(),
+                    sdk.as_ref(),
+                    Default::default(),
+                )
+                .await?;
+                anyhow::ensure!(
+                    pipeline.resolve(&fingerprint, &note).await?,
+                    "no incident with fingerprint {fingerprint} in the knowledge base (it is stored when it is first analysed)"
+                );
+                println!("incident {fingerprint} resolved");
+                Ok(())
             }
             Command::Bench(args) => {
                 init_logging("warn");

@@ -36,6 +36,9 @@ pub struct Metrics {
     pub alerts_suppressed: AtomicU64,
     pub checkpoints: AtomicU64,
     pub ready: std::sync::atomic::AtomicBool,
+    /// The analysis's own counters (LLM calls, tokens, cache, fallbacks), shared with the
+    /// analysis pipeline and rendered after the consumer's.
+    pub analysis: std::sync::Arc<cali_analysis::AnalysisMetrics>,
     lag: Mutex<Vec<ShardLagSnapshot>>,
 }
 
@@ -203,6 +206,7 @@ impl Metrics {
                 l.shard_id, l.checkpoint_age_secs
             );
         }
+        self.analysis.render_prometheus(&mut out);
         out
     }
 }
@@ -227,6 +231,8 @@ mod tests {
         assert!(text.contains("cali_dead_lettered_total{reason=\"not_json\"} 1"));
         assert!(text.contains("cali_shard_millis_behind_latest{shard=\"shardId-0\"} 5"));
         assert!(text.contains("cali_reconciled 1"));
+        m.analysis.analyses.fetch_add(1, Ordering::Relaxed);
+        assert!(m.render().contains("cali_analysis_analyses_total 1"));
         Metrics::add(&m.payloads, 1);
         assert!(!m.reconciliation().balanced());
     }

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use cali_analysis::{Analyzer, TrivialAnalyzer};
+use cali_analysis::{AnalysisPipeline, Analyzer, PipelineOptions, TrivialAnalyzer};
+use cali_retrieval::{Embedder, HashedEmbedder, LocalStore, MilvusStore, VectorStore};
 use cali_stream::{KinesisConfig, LeaseStoreConfig, NdjsonOptions, NdjsonSource, RecordSource};
 
 use crate::alert::AlertPolicy;
 use crate::clock::Clock;
-use crate::config::{Config, DeadLetterKind, Secrets, SourceKind, StartAt, StoreKind};
+use crate::config::{
+    Config, DeadLetterKind, EmbedderKind, Secrets, SourceKind, StartAt, StoreKind, VectorStoreKind,
+};
 use crate::dead_letter::{DeadLetterStore, DirectoryDeadLetters, S3DeadLetters};
 use crate::incident::FoldRules;
 use crate::metrics::Metrics;
@@ -20,9 +23,144 @@ use crate::pipeline::{AlertPrinter, Pipeline, Settings};
 use crate::slack::Webhook;
 use crate::state::{DedupeRules, DynamoStore, SqliteStore, StateStore};
 
-/// The analysis every alert carries. The real analyzer plugs in here.
-pub fn analyzer(_config: &Config) -> Arc<dyn Analyzer> {
-    Arc::new(TrivialAnalyzer)
+/// The analysis every alert carries: the analysis pipeline (LLM when `llm.base_url` is
+/// set, else the offline analyst, both with retrieval), or, when it cannot be built, the
+/// trivial analyzer: a broken vector store or secret must not stop alerting.
+pub async fn analyzer(
+    config: &Config,
+    secrets: &Secrets,
+    sdk: Option<&aws_config::SdkConfig>,
+    metrics: &Metrics,
+) -> Arc<dyn Analyzer> {
+    match analysis_pipeline(config, secrets, sdk, metrics.analysis.clone()).await {
+        Ok(pipeline) => {
+            tracing::info!(analysis = ?pipeline, "analysis ready");
+            Arc::new(pipeline)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "analysis unavailable; alerts carry a bare summary"
+            );
+            Arc::new(TrivialAnalyzer)
+        }
+    }
+}
+
+/// The embedder `vectors.embedder` names.
+pub fn embedder(config: &Config) -> Arc<dyn Embedder> {
+    match config.vectors.embedder {
+        EmbedderKind::Minilm => cali_retrieval::default_embedder(None),
+        EmbedderKind::Hashed => Arc::new(HashedEmbedder::new(
+            cali_retrieval::embed::DEFAULT_HASHED_DIM,
+        )),
+    }
+}
+
+/// The vector store `vectors.kind` names, sized for `embedder`.
+pub async fn vector_store(
+    config: &Config,
+    embedder: &dyn Embedder,
+) -> anyhow::Result<Arc<dyn VectorStore>> {
+    Ok(match config.vectors.kind {
+        VectorStoreKind::Local => {
+            let path = config.vectors_path();
+            Arc::new(
+                LocalStore::open(&path)
+                    .with_context(|| format!("opening the vector store {}", path.display()))?,
+            )
+        }
+        VectorStoreKind::Milvus => {
+            let v = &config.vectors;
+            Arc::new(
+                MilvusStore::connect(&v.milvus_addr, &v.milvus_collection, embedder.dim())
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "connecting to Milvus at {} (collection {})",
+                            v.milvus_addr, v.milvus_collection
+                        )
+                    })?,
+            )
+        }
+    })
+}
+
+/// The analysis pipeline over the configured embedder and vector store.
+pub async fn analysis_pipeline(
+    config: &Config,
+    secrets: &Secrets,
+    sdk: Option<&aws_config::SdkConfig>,
+    metrics: Arc<cali_analysis::AnalysisMetrics>,
+) -> anyhow::Result<AnalysisPipeline> {
+    let embedder = embedder(config);
+    let store = vector_store(config, &*embedder).await?;
+    let api_key = match config.llm.base_url {
+        Some(_) => llm_api_key(config, secrets, sdk).await?,
+        None => None,
+    };
+    let cache_path = config.analysis_cache_path();
+    if let Some(dir) = cache_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    AnalysisPipeline::new(
+        config.analysis_config(),
+        embedder,
+        store,
+        PipelineOptions {
+            api_key,
+            cache_path: Some(cache_path),
+            metrics,
+            ..PipelineOptions::default()
+        },
+    )
+    .context("building the analysis pipeline")
+}
+
+/// The LLM API key: `CALI_LLM_API_KEY`, else the Secrets Manager secret (the key, or JSON
+/// with an `api_key` member), else none (vLLM, Ollama).
+async fn llm_api_key(
+    config: &Config,
+    secrets: &Secrets,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(key) = &secrets.llm_api_key {
+        return Ok(Some(key.clone()));
+    }
+    let (Some(arn), Some(sdk)) = (&config.llm.api_key_secret_arn, sdk) else {
+        return Ok(None);
+    };
+    secret_member(sdk, arn, "api_key").await.map(Some)
+}
+
+/// A secret's string: the value itself, or the named member when the string is JSON.
+async fn secret_member(
+    sdk: &aws_config::SdkConfig,
+    arn: &str,
+    member: &str,
+) -> anyhow::Result<String> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let secret = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+        .with_context(|| format!("reading secret {arn}"))?;
+    let text = secret
+        .secret_string()
+        .with_context(|| format!("secret {arn} holds no string"))?
+        .trim()
+        .to_string();
+    if text.starts_with('{') {
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("secret {arn} is not JSON"))?;
+        let found = value[member]
+            .as_str()
+            .with_context(|| format!("secret {arn} has no string member `{member}`"))?;
+        return Ok(found.to_string());
+    }
+    Ok(text)
 }
 
 /// Shared AWS settings (credentials from the default chain: environment, profile, IRSA).
@@ -41,6 +179,7 @@ fn uses_aws(config: &Config) -> bool {
     config.state.kind == StoreKind::Dynamodb
         || config.dead_letter.kind == DeadLetterKind::S3
         || config.slack.webhook_secret_arn.is_some()
+        || (config.llm.base_url.is_some() && config.llm.api_key_secret_arn.is_some())
         || config.source.kind == SourceKind::Kinesis
 }
 
@@ -89,29 +228,10 @@ async fn webhook_url(
     let (Some(arn), Some(sdk)) = (&config.slack.webhook_secret_arn, sdk) else {
         return Ok(None);
     };
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let secret = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
+    secret_member(sdk, arn, "webhook_url")
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
-        .with_context(|| format!("reading slack.webhook_secret_arn {arn}"))?;
-    let text = secret
-        .secret_string()
-        .with_context(|| format!("secret {arn} holds no string"))?
-        .trim()
-        .to_string();
-    // The secret is the URL itself, or JSON with a `webhook_url` member.
-    if text.starts_with('{') {
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("secret {arn} is not JSON"))?;
-        let url = value["webhook_url"]
-            .as_str()
-            .with_context(|| format!("secret {arn} has no string member `webhook_url`"))?;
-        return Ok(Some(url.to_string()));
-    }
-    Ok(Some(text))
+        .context("reading slack.webhook_secret_arn")
+        .map(Some)
 }
 
 /// Everything `run` and `replay` need.
@@ -185,10 +305,11 @@ pub async fn build(
         )),
         None => None,
     };
+    let analyzer = analyzer(config, secrets, sdk.as_ref(), &metrics).await;
     let pipeline = Arc::new(Pipeline::new(
         store,
         dead_letters,
-        analyzer(config),
+        analyzer,
         clock,
         metrics,
         settings(config, url.is_some()),

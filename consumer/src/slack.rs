@@ -177,11 +177,11 @@ impl AlertMessage<'_> {
             blocks.push(section(format!("> {}", escape(line))));
         }
         for related in &a.related {
-            blocks.push(section(format!(
-                "Related: {} ({:.2})",
-                escape(&related.title),
-                related.score
-            )));
+            let mut text = format!("Related: {} ({:.2})", escape(&related.title), related.score);
+            if let Some(resolution) = &related.resolution {
+                text.push_str(&format!("\n*Resolved:* {}", escape(resolution)));
+            }
+            blocks.push(section(text));
         }
         let mut context = format!("fingerprint `{}` · alert `{}`", i.fingerprint, self.id);
         if let Some(template) = self.logs_url_template {
@@ -214,10 +214,26 @@ impl AlertMessage<'_> {
         for frame in self.frames() {
             out.push_str(&format!("    at {frame}\n"));
         }
-        out.push_str(&format!(
-            "  analysis ({}): {}\n",
-            self.analysis.source, self.analysis.summary
-        ));
+        let a = self.analysis;
+        out.push_str(&format!("  analysis ({}): {}\n", a.source, a.summary));
+        if let Some(cause) = &a.likely_cause {
+            out.push_str(&format!("  cause:     {cause}\n"));
+        }
+        for action in &a.actions {
+            out.push_str(&format!("  action:    {action}\n"));
+        }
+        for line in &a.evidence {
+            out.push_str(&format!("  evidence:  > {line}\n"));
+        }
+        for related in &a.related {
+            out.push_str(&format!(
+                "  related:   {} [{}] ({:.2})\n",
+                related.title, related.id, related.score
+            ));
+            if let Some(resolution) = &related.resolution {
+                out.push_str(&format!("             resolved: {resolution}\n"));
+            }
+        }
         if let Some(template) = self.logs_url_template {
             out.push_str(&format!("  logs:      {}\n", logs_url(template, i)));
         }
