@@ -311,36 +311,9 @@ pub fn run_wasm(
         ..WasmFilterOptions::default()
     };
     let mut filter = WasmFilter::from_bytes(wasm, options)?;
-    let tick = tick_json(&serde_json::Map::new());
-    let mut events = 0u64;
     reset_peak_rss();
-    let (result, seconds, wall_seconds) = measure(|| -> Result<(), HostError> {
-        for (i, record) in records.iter().enumerate() {
-            filter.clock_mut().advance_ns(LINE_NS);
-            if i % TICK_EVERY_LINES == 0 {
-                let time = filter.clock().record_time();
-                let out = filter.call(TICK_TAG.as_bytes(), time, &tick)?;
-                events += u64::from(out.emitted().is_some());
-            }
-            events += u64::from(filter.process(record)?.is_some());
-        }
-        filter.advance_ms(60_000);
-        if drain {
-            loop {
-                let time = filter.clock().record_time();
-                if filter
-                    .call(TICK_TAG.as_bytes(), time, &tick)?
-                    .emitted()
-                    .is_none()
-                {
-                    break;
-                }
-                events += 1;
-            }
-        }
-        Ok(())
-    });
-    result?;
+    let (result, seconds, wall_seconds) = measure(|| drive(&mut filter, records, drain));
+    let events = result?;
     Ok(BenchResult {
         engine,
         seconds,
@@ -351,6 +324,54 @@ pub fn run_wasm(
         peak_rss_kib: peak_rss_kib(),
         linear_memory: Some(filter.memory_bytes()),
     })
+}
+
+/// Feeds the records to the module with a tick every `TICK_EVERY_LINES`, then moves the
+/// clock past every idle timeout and (when `drain`) ticks until nothing is left.
+/// Returns how many records left the filter.
+fn drive(filter: &mut WasmFilter, records: &[Record], drain: bool) -> Result<u64, HostError> {
+    let tick = tick_json(&serde_json::Map::new());
+    let mut events = 0u64;
+    for (i, record) in records.iter().enumerate() {
+        filter.clock_mut().advance_ns(LINE_NS);
+        if i % TICK_EVERY_LINES == 0 {
+            let time = filter.clock().record_time();
+            let out = filter.call(TICK_TAG.as_bytes(), time, &tick)?;
+            events += u64::from(out.emitted().is_some());
+        }
+        events += u64::from(filter.process(record)?.is_some());
+    }
+    filter.advance_ms(60_000);
+    if drain {
+        loop {
+            let time = filter.clock().record_time();
+            if filter
+                .call(TICK_TAG.as_bytes(), time, &tick)?
+                .emitted()
+                .is_none()
+            {
+                break;
+            }
+            events += 1;
+        }
+    }
+    Ok(events)
+}
+
+/// Fuel per line of the records through the module: wasmi's count of the instructions it
+/// executed (its own, after fusing), which does not depend on the machine or its load.
+pub fn fuel_per_line(wasm: &[u8], records: &[Record]) -> Result<f64, HostError> {
+    let options = WasmFilterOptions {
+        forward_output: false,
+        clock: Clock::virtual_at_zero(),
+        count_fuel: true,
+        ..WasmFilterOptions::default()
+    };
+    let mut filter = WasmFilter::from_bytes(wasm, options)?;
+    let before = filter.fuel_spent().unwrap_or(0);
+    drive(&mut filter, records, true)?;
+    let spent = filter.fuel_spent().unwrap_or(0) - before;
+    Ok(spent as f64 / records.len().max(1) as f64)
 }
 
 /// The same records through `cali_plugin::Filter` compiled natively.

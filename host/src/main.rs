@@ -17,7 +17,7 @@ the answer read as a NUL-terminated JSON object; ticks from a dummy input flush 
 
 USAGE:
   cali-host run   --wasm PATH [OPTIONS] < FILE
-  cali-host bench [--wasm PATH] [--lines N] [--seed N]
+  cali-host bench [--wasm PATH] [--lines N] [--seed N] [--fuel-only]
   cali-host --help
 
 run: feeds each line of standard input to the filter as one record and prints every record
@@ -47,12 +47,15 @@ timeout and ticks are sent until one releases nothing.
 bench: generates a mixed container log deterministically (Spring Boot, Python logging,
 klog, JSON and nginx lines in 8 interleaved streams, real traces from the corpus spliced
 in) and runs it through the .wasm in wasmi and through the native filter; prints a
-markdown table (lines/s, MiB/s, µs/line, events out, peak RSS, linear memory).
+markdown table (lines/s, MiB/s, µs/line, events out, peak RSS, linear memory), then wasmi's
+fuel per line: the instructions it executed, a measure of the module's work that does not
+depend on the machine or its load (compare two builds with it on a busy machine).
   --wasm PATH             the module [default: target/cali.wasm]
   --lines N               lines to generate [default: 300000]
   --seed N                generator seed [default: 1]
   --corpus DIR            the shared corpus (its multiline/ traces) [default: $CALI_CORPUS_DIR,
                           else ../shared/corpus beside the workspace]
+  --fuel-only             only the fuel per line (no timed runs)
 ";
 
 fn main() {
@@ -82,7 +85,7 @@ fn run_cli(args: Vec<String>) -> Result<()> {
 struct Flags(Vec<(String, Option<String>)>);
 
 impl Flags {
-    const SWITCHES: [&'static str; 2] = ["--real-clock", "--help"];
+    const SWITCHES: [&'static str; 3] = ["--real-clock", "--help", "--fuel-only"];
 
     fn parse(args: &[String]) -> Result<Self> {
         let mut flags = Vec::new();
@@ -201,6 +204,7 @@ fn run(flags: Flags) -> Result<()> {
             Clock::virtual_at_zero()
         },
         forward_output: true,
+        count_fuel: false,
     };
     let filter = WasmFilter::load(Path::new(wasm), filter_options)?;
     for import in filter.stubbed_imports() {
@@ -245,7 +249,7 @@ fn run(flags: Flags) -> Result<()> {
 }
 
 fn bench_command(flags: Flags) -> Result<()> {
-    flags.check_known(&["--wasm", "--lines", "--seed", "--corpus"])?;
+    flags.check_known(&["--wasm", "--lines", "--seed", "--corpus", "--fuel-only"])?;
     let wasm_path = flags
         .value("--wasm")
         .map(PathBuf::from)
@@ -271,13 +275,23 @@ fn bench_command(flags: Flags) -> Result<()> {
         );
     }
     let records = bench::generate(lines, seed, &traces);
+    let with_kubernetes = bench::with_kubernetes(&records);
+    let fuel = format!(
+        "wasmi fuel per line (instructions executed): {:.0}, with kubernetes metadata {:.0}\n",
+        bench::fuel_per_line(&wasm, &records)?,
+        bench::fuel_per_line(&wasm, &with_kubernetes)?,
+    );
+    if flags.has("--fuel-only") {
+        print!("{fuel}");
+        return Ok(());
+    }
     let baseline = bench::rss_kib();
     let native = bench::run_native(&records);
     let interpreted = bench::run_wasm("cali.wasm in wasmi (interpreted)", &wasm, &records, true)?;
     let kubernetes = bench::run_wasm(
         "cali.wasm in wasmi, records with kubernetes metadata",
         &wasm,
-        &bench::with_kubernetes(&records),
+        &with_kubernetes,
         true,
     )?;
     let floor = bench::run_wasm(
@@ -297,5 +311,6 @@ fn bench_command(flags: Flags) -> Result<()> {
             baseline
         )
     );
+    print!("{fuel}");
     Ok(())
 }

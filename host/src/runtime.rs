@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wasmi::{Engine, Linker, Memory, Module, Store, TypedFunc};
+use wasmi::{Config, Engine, Linker, Memory, Module, Store, TypedFunc};
 
 use crate::clock::Clock;
 use crate::heap::AppHeap;
@@ -40,6 +40,8 @@ pub struct WasmFilterOptions {
     pub clock: Clock,
     /// Copy what the module prints to the host's stderr (it is kept either way).
     pub forward_output: bool,
+    /// Meter fuel (wasmi's count of executed instructions), for `bench`; slower.
+    pub count_fuel: bool,
 }
 
 impl Default for WasmFilterOptions {
@@ -48,6 +50,7 @@ impl Default for WasmFilterOptions {
             heap_size: crate::DEFAULT_HEAP_SIZE,
             clock: Clock::virtual_at_zero(),
             forward_output: true,
+            count_fuel: false,
         }
     }
 }
@@ -106,12 +109,17 @@ impl WasmFilter {
     }
 
     pub fn from_bytes(wasm: &[u8], options: WasmFilterOptions) -> Result<Self, HostError> {
-        let engine = Engine::default();
+        let mut config = Config::default();
+        config.consume_fuel(options.count_fuel);
+        let engine = Engine::new(&config);
         let module = Module::new(&engine, wasm).map_err(HostError::Load)?;
         let mut store = Store::new(
             &engine,
             HostState::new(options.clock, options.forward_output),
         );
+        if options.count_fuel {
+            store.set_fuel(u64::MAX).map_err(HostError::Load)?;
+        }
         let mut linker = Linker::new(&engine);
         wasi::define_imports(&mut linker, &module).map_err(HostError::Load)?;
         let instance = linker
@@ -251,6 +259,11 @@ impl WasmFilter {
                 "[error] [filter:wasm:wasm.0] invalid JSON format. ret: -1, buf: {text}"
             ))
         }
+    }
+
+    /// Fuel spent so far (about one unit per executed instruction), when metered.
+    pub fn fuel_spent(&self) -> Option<u64> {
+        self.store.get_fuel().ok().map(|left| u64::MAX - left)
     }
 
     pub fn stats(&self) -> Stats {

@@ -74,6 +74,7 @@ fn host(heap_size: u32) -> WasmFilter {
         heap_size,
         clock: Clock::virtual_at_zero(),
         forward_output: false,
+        ..WasmFilterOptions::default()
     };
     WasmFilter::from_bytes(&wasm, options).expect("the test module loads")
 }

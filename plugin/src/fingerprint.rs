@@ -27,7 +27,8 @@ pub fn of_exception(exc: &ExceptionInfo) -> u64 {
     };
     if frames.is_empty() {
         // Nothing but the type would lump every `panic` together: the message decides.
-        h.write_field(&template(&exc.message));
+        template_into(&mut h, &exc.message);
+        h.write(&[0xff]);
     }
     for f in frames.iter().take(TOP_FRAMES) {
         h.write_field(&normalize_symbol(f.module.as_deref().unwrap_or("")));
@@ -41,7 +42,9 @@ pub fn of_exception(exc: &ExceptionInfo) -> u64 {
 pub fn of_message(service: &str, message: &str) -> u64 {
     let mut h = Fnv64::default();
     h.write_field(service);
-    h.write_field(&template(message));
+    // The same bytes as `write_field(&template(message))`, without building the template.
+    template_into(&mut h, message);
+    h.write(&[0xff]);
     h.finish()
 }
 
@@ -212,58 +215,88 @@ pub fn normalize_symbol(s: &str) -> String {
     out
 }
 
+/// Where a template goes: a `String` to show it, or straight into the fingerprint's hash
+/// (which then sees the same bytes without a `String` being built).
+pub trait TemplateOut {
+    fn put(&mut self, s: &str);
+}
+
+impl TemplateOut for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl TemplateOut for Fnv64 {
+    fn put(&mut self, s: &str) {
+        self.write(s.as_bytes());
+    }
+}
+
 /// The message with its variable parts masked: numbers `<num>`, UUIDs `<uuid>`, hex ids
 /// `<hex>`, IP addresses `<ip>`, e-mail addresses `<email>`, quoted values `"*"`.
 pub fn template(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
+    template_into(&mut out, message);
+    out
+}
+
+/// Writes the template of `message` to `out`, unchanged stretches as whole slices.
+pub fn template_into(out: &mut impl TemplateOut, message: &str) {
     let b = message.as_bytes();
     let mut i = 0;
+    // Start of the stretch copied as it is, written when something masked follows.
+    let mut plain = 0;
     while i < b.len() {
         let c = b[i];
         if c == b'"' || c == b'\'' || c == b'`' {
             let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
             if !(c == b'\'' && prev_alnum) {
                 if let Some(len) = b[i + 1..].iter().position(|&q| q == c) {
-                    out.push(c as char);
-                    out.push('*');
-                    out.push(c as char);
+                    out.put(&message[plain..i]);
+                    out.put(match c {
+                        b'"' => "\"*\"",
+                        b'\'' => "'*'",
+                        _ => "`*`",
+                    });
                     i += len + 2;
+                    plain = i;
                     continue;
                 }
             }
         }
         if is_word_byte(c) {
             let start = i;
+            let mut digits = false;
             while i < b.len() && is_word_byte(b[i]) {
+                digits |= b[i].is_ascii_digit();
                 i += 1;
+            }
+            // A word without digits or '@' is never masked: it stays in the plain stretch.
+            if !digits && !b[start..i].contains(&b'@') {
+                continue;
             }
             // A trailing '.', ':' or '-' is punctuation, not part of the value.
             let mut end = i;
             while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
                 end -= 1;
             }
-            let word = &message[start..end];
-            push_masked(&mut out, word);
-            out.push_str(&message[end..i]);
+            out.put(&message[plain..start]);
+            push_masked(out, &message[start..end]);
+            plain = end;
             continue;
         }
-        if c.is_ascii() {
-            out.push(char::from(c));
-            i += 1;
-            continue;
-        }
-        let ch = message[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
+        // Any other byte (punctuation, spaces, the bytes of a non-ASCII char) is copied.
+        i += 1;
     }
-    out
+    out.put(&message[plain..]);
 }
 
 fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'@' | b'/' | b'+')
 }
 
-fn push_masked(out: &mut String, word: &str) {
+fn push_masked(out: &mut impl TemplateOut, word: &str) {
     let b = word.as_bytes();
     // One pass for both questions asked of every word.
     let mut digits = 0;
@@ -277,40 +310,40 @@ fn push_masked(out: &mut String, word: &str) {
     }
     if let Some(at) = first_at {
         if at > 0 && word[at..].contains('.') {
-            out.push_str("<email>");
+            out.put("<email>");
             return;
         }
     }
     if digits == 0 {
-        out.push_str(word);
+        out.put(word);
         return;
     }
     if is_uuid(b) {
-        out.push_str("<uuid>");
+        out.put("<uuid>");
     } else if is_ipv4(word) {
-        out.push_str("<ip>");
+        out.put("<ip>");
     } else if b
         .iter()
         .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-' | b'+' | b'/'))
     {
-        out.push_str("<num>");
+        out.put("<num>");
     } else if (b.len() >= 8 || word.starts_with("0x"))
         && word
             .trim_start_matches("0x")
             .bytes()
             .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'-')
     {
-        out.push_str("<hex>");
+        out.put("<hex>");
     } else if word.contains('/') {
         // A path or URL: mask each segment on its own.
         for (n, seg) in word.split('/').enumerate() {
             if n > 0 {
-                out.push('/');
+                out.put("/");
             }
             if seg.bytes().any(|c| c.is_ascii_digit()) && seg != word {
                 push_masked(out, seg);
             } else {
-                out.push_str(seg);
+                out.put(seg);
             }
         }
     } else {
@@ -320,8 +353,8 @@ fn push_masked(out: &mut String, word: &str) {
         let mut i = 0;
         while i < b.len() {
             if b[i].is_ascii_digit() {
-                out.push_str(&word[run_start..i]);
-                out.push_str("<num>");
+                out.put(&word[run_start..i]);
+                out.put("<num>");
                 while i < b.len() && b[i].is_ascii_digit() {
                     i += 1;
                 }
@@ -330,7 +363,7 @@ fn push_masked(out: &mut String, word: &str) {
                 i += 1;
             }
         }
-        out.push_str(&word[run_start..]);
+        out.put(&word[run_start..]);
     }
 }
 

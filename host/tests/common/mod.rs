@@ -70,6 +70,7 @@ pub fn filter_with(heap_size: u32) -> WasmFilter {
         heap_size,
         clock: Clock::virtual_at_zero(),
         forward_output: true,
+        ..WasmFilterOptions::default()
     };
     WasmFilter::from_bytes(wasm_bytes(), options).expect("the module loads")
 }
