@@ -378,18 +378,52 @@ fn is_uuid(b: &[u8]) -> bool {
         })
 }
 
+/// `a.b.c.d` or `a.b.c.d:port`, each part 1-3 digits (checked in place: this runs on every
+/// word with a digit).
 fn is_ipv4(word: &str) -> bool {
-    let host = word.split(':').next().unwrap_or(word);
-    let parts: Vec<&str> = host.split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit()))
+    let b = word.as_bytes();
+    let host = &b[..crate::bytes::find(b, 0, b':')];
+    let mut parts = 0;
+    let mut run = 0;
+    for &c in host {
+        if c == b'.' {
+            if run == 0 {
+                return false;
+            }
+            parts += 1;
+            run = 0;
+        } else if c.is_ascii_digit() && run < 3 {
+            run += 1;
+        } else {
+            return false;
+        }
+    }
+    run > 0 && parts == 3
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_addresses_with_or_without_port() {
+        for yes in ["10.1.2.3", "10.1.2.3:8080", "255.255.255.255", "0.0.0.0:"] {
+            assert!(is_ipv4(yes), "{yes}");
+        }
+        for no in [
+            "10.1.2",
+            "10.1.2.3.4",
+            "1000.1.2.3",
+            "10..2.3",
+            "10.1.2.",
+            ".1.2.3",
+            "a.b.c.d",
+            "10.1.2.3x",
+            "",
+        ] {
+            assert!(!is_ipv4(no), "{no}");
+        }
+    }
     use crate::exception::extract;
 
     fn fp(text: &str, lang: Language) -> u64 {

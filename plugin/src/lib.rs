@@ -2,6 +2,7 @@
 //! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
 //! knows about Fluent Bit's `wasm` filter and holds all of the `unsafe`.
 
+pub mod bytes;
 pub mod event;
 pub mod exception;
 pub mod filter;

@@ -246,9 +246,24 @@ pub(super) fn scan_ids<'a>(line: &'a str, h: &mut Header<'a>) {
     let b = line.as_bytes();
     let window = b.len().min(ID_WINDOW);
     let mut i = 0;
-    while i < window {
-        let c = b[i];
-        if c != b'=' && c != b':' {
+    let b_window = &b[..window];
+    loop {
+        i = crate::bytes::find2(b_window, i, b'=', b':');
+        if i >= window {
+            break;
+        }
+        // Every key ends in `id` or `traceparent`'s `nt` (separators aside, as `id_kind`
+        // reads it): most colons (times, URLs) stop here.
+        let mut t = i;
+        while t > 0 && matches!(b[t - 1], b'_' | b'-' | b'.') {
+            t -= 1;
+        }
+        let tail = if t >= 2 {
+            [b[t - 2].to_ascii_lowercase(), b[t - 1].to_ascii_lowercase()]
+        } else {
+            [0, 0]
+        };
+        if tail != *b"id" && tail != *b"nt" {
             i += 1;
             continue;
         }
