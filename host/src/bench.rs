@@ -195,6 +195,26 @@ pub fn generate(lines: usize, seed: u64, traces: &[Vec<String>]) -> Vec<Record> 
     records
 }
 
+/// Records of an existing log file, one per line, all of one stream (what `tail` makes of
+/// a file without a multiline parser), a millisecond apart.
+pub fn from_log(text: &str) -> Vec<Record> {
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| {
+            let ms = n as u64 * LINE_NS / 1_000_000;
+            let time = (
+                crate::clock::VIRTUAL_EPOCH_SECS as u32 + (ms / 1000) as u32,
+                (ms % 1000) as u32 * 1_000_000,
+            );
+            Record::new(
+                "kube.var.log.containers.app-0_shop_main-00000000.log",
+                time,
+                log_record_json(line.as_bytes(), "stdout", &[]),
+            )
+        })
+        .collect()
+}
+
 /// The same records as Fluent Bit's `kubernetes` filter leaves them: a `kubernetes` object
 /// of about 700 bytes per record (pod, namespace, labels, annotations, container, image),
 /// the same for every record of one container.

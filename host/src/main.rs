@@ -17,7 +17,7 @@ the answer read as a NUL-terminated JSON object; ticks from a dummy input flush 
 
 USAGE:
   cali-host run   --wasm PATH [OPTIONS] < FILE
-  cali-host bench [--wasm PATH] [--lines N] [--seed N] [--fuel-only]
+  cali-host bench [--wasm PATH] [--lines N] [--seed N] [--log FILE] [--fuel-only]
   cali-host --help
 
 run: feeds each line of standard input to the filter as one record and prints every record
@@ -55,6 +55,7 @@ depend on the machine or its load (compare two builds with it on a busy machine)
   --seed N                generator seed [default: 1]
   --corpus DIR            the shared corpus (its multiline/ traces) [default: $CALI_CORPUS_DIR,
                           else ../shared/corpus beside the workspace]
+  --log FILE              bench these lines instead (one stream, one record per line)
   --fuel-only             only the fuel per line (no timed runs)
 ";
 
@@ -249,7 +250,7 @@ fn run(flags: Flags) -> Result<()> {
 }
 
 fn bench_command(flags: Flags) -> Result<()> {
-    flags.check_known(&["--wasm", "--lines", "--seed", "--corpus", "--fuel-only"])?;
+    flags.check_known(&["--wasm", "--lines", "--seed", "--corpus", "--log", "--fuel-only"])?;
     let wasm_path = flags
         .value("--wasm")
         .map(PathBuf::from)
@@ -274,7 +275,13 @@ fn bench_command(flags: Flags) -> Result<()> {
             corpus.display()
         );
     }
-    let records = bench::generate(lines, seed, &traces);
+    let records = match flags.value("--log") {
+        Some(path) => bench::from_log(
+            &std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+        ),
+        None => bench::generate(lines, seed, &traces),
+    };
+    let lines = records.len();
     let with_kubernetes = bench::with_kubernetes(&records);
     let fuel = format!(
         "wasmi fuel per line (instructions executed): {:.0}, with kubernetes metadata {:.0}\n",

@@ -41,9 +41,114 @@ pub fn find(bytes: &[u8], from: usize, a: u8) -> usize {
     find2(bytes, from, a, a)
 }
 
+/// The index of the first ASCII digit in `bytes` at or after `from`, or `bytes.len()`.
+pub fn find_digit(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(v) = word_at(bytes, i) {
+        // Digits are the bytes below 10 once `'0'` is xored away; `x - 10 & !x` has the
+        // high bit set in some byte exactly when some byte of `x` is below 10.
+        let x = v ^ (ONES * u64::from(b'0'));
+        if x.wrapping_sub(ONES * 10) & !x & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&c) = bytes.get(i) {
+        if c.is_ascii_digit() {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Up to 15 bytes packed into one integer, the length in the top byte (`u128::MAX` for
+/// anything longer). A `match` on `&str` compares each candidate of the right length with
+/// a `memcmp` call, which WebAssembly runs byte by byte; a `match` on packed words is a
+/// few integer compares. Literals are packed at compile time with `packed_consts!`.
+pub const fn packed(b: &[u8]) -> u128 {
+    if b.len() > 15 {
+        return u128::MAX;
+    }
+    let mut w = (b.len() as u128) << 120;
+    let mut i = 0;
+    while i < b.len() {
+        w |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// `packed` of the ASCII-lowercased bytes.
+pub const fn packed_lower(b: &[u8]) -> u128 {
+    if b.len() > 15 {
+        return u128::MAX;
+    }
+    let mut w = (b.len() as u128) << 120;
+    let mut i = 0;
+    while i < b.len() {
+        w |= (b[i].to_ascii_lowercase() as u128) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// Declares `const NAME: u128 = packed(b"literal");` for each pair, to use as `match` arms.
+macro_rules! packed_consts {
+    ($($name:ident = $lit:literal),* $(,)?) => {
+        $(const $name: u128 = $crate::bytes::packed($lit);)*
+    };
+}
+pub(crate) use packed_consts;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_first_digit_at_every_offset() {
+        for fill in [b'a', b'/', b':', 0x00, 0x80, 0xff, 0xb0, 0xb9] {
+            for len in 0..20 {
+                for at in 0..=len {
+                    for digit in [b'0', b'5', b'9'] {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = digit;
+                        }
+                        for from in 0..=len {
+                            let slow = (from..len).find(|&i| b[i].is_ascii_digit()).unwrap_or(len);
+                            assert_eq!(find_digit(&b, from), slow, "{b:?} from {from}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packed_words_are_equal_exactly_when_the_bytes_are() {
+        let words: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"a\0",
+            b"ab",
+            b"ba",
+            b"time",
+            b"timestamp",
+            b"0123456789abcde",
+            b"0123456789abcdef",
+        ];
+        for x in words {
+            for y in words {
+                if x.len() <= 15 && y.len() <= 15 {
+                    assert_eq!(packed(x) == packed(y), x == y, "{x:?} {y:?}");
+                }
+            }
+        }
+        assert_eq!(packed(b"0123456789abcdef"), u128::MAX);
+        assert_eq!(packed_lower(b"ERROR"), packed(b"error"));
+        assert_ne!(packed_lower(b"ERRORS"), packed(b"error"));
+    }
 
     #[test]
     fn finds_the_first_of_two_bytes_at_every_offset() {
