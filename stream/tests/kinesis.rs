@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cali_stream::lease::DynamoLeaseStore;
-use cali_stream::testing::{self, create_stream, put_records};
+use cali_stream::testing::{
+    self, create_stream, put_records, quick_config, sqlite_leases, unique_name,
+};
 use cali_stream::{
     KinesisConfig, KinesisSource, LeaseStore, LeaseStoreConfig, ManualClock, RecordSource,
     SourceError, SourceRecord,
@@ -22,42 +23,11 @@ fn moto_url() -> Option<String> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    match std::env::var(testing::MOTO_URL_VAR) {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CALI_REQUIRE_SERVICES").as_deref() == Ok("1") => {
-            panic!("CALI_TEST_MOTO_URL is not set and CALI_REQUIRE_SERVICES=1")
-        }
-        Err(_) => {
-            eprintln!("skipped: start services with scripts/services start");
-            None
-        }
-    }
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cali-{name}-{nanos}")
-}
-
-/// Settings with short intervals so tests converge quickly.
-fn config(url: &str, stream: &str, worker: &str, lease_store: LeaseStoreConfig) -> KinesisConfig {
-    KinesisConfig {
-        endpoint_url: Some(url.to_string()),
-        poll_interval: Duration::from_millis(100),
-        lease_duration: Duration::from_secs(3),
-        lease_take_interval: Duration::from_millis(200),
-        shard_sync_interval: Duration::from_millis(300),
-        ..KinesisConfig::new(stream, worker, lease_store)
-    }
+    testing::moto_url()
 }
 
 async fn source(url: &str, config: KinesisConfig) -> KinesisSource {
-    KinesisSource::with_sdk_config(config, &testing::sdk_config(url))
-        .await
-        .unwrap()
+    testing::kinesis_source(url, config).await.unwrap()
 }
 
 fn payloads(prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
@@ -119,7 +89,7 @@ fn placed_by_shard(placed: &[(String, String)]) -> HashMap<String, Vec<String>> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_every_record_once_in_shard_order_and_resumes_after_the_checkpoint() {
     let Some(url) = moto_url() else { return };
-    let stream = unique("order");
+    let stream = unique_name("order");
     create_stream(&url, &stream, 2).await.unwrap();
     let placed = put_records(&url, &stream, &payloads("first", 40))
         .await
@@ -128,10 +98,12 @@ async fn reads_every_record_once_in_shard_order_and_resumes_after_the_checkpoint
     assert_eq!(expected.len(), 2, "records spread over both shards");
 
     let dir = tempfile::tempdir().unwrap();
-    let leases = LeaseStoreConfig::Sqlite {
-        path: dir.path().join("leases.db"),
-    };
-    let mut first = source(&url, config(&url, &stream, "replica-a", leases.clone())).await;
+    let leases = sqlite_leases(dir.path());
+    let mut first = source(
+        &url,
+        quick_config(&url, &stream, "replica-a", leases.clone()),
+    )
+    .await;
     let mut seen = Vec::new();
     tokio::time::timeout(HANG_GUARD, async {
         while seen.len() < 40 {
@@ -178,7 +150,7 @@ async fn reads_every_record_once_in_shard_order_and_resumes_after_the_checkpoint
     }
     want.extend(more);
 
-    let mut second = source(&url, config(&url, &stream, "replica-b", leases)).await;
+    let mut second = source(&url, quick_config(&url, &stream, "replica-b", leases)).await;
     let target = want.len();
     let resumed = read_until(&mut second, |seen| seen.len() >= target).await;
     let got: HashSet<(String, String)> = resumed
@@ -237,19 +209,23 @@ async fn collect(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_the_shards_through_a_dynamodb_lease_table() {
     let Some(url) = moto_url() else { return };
-    let stream = unique("share");
+    let stream = unique_name("share");
     create_stream(&url, &stream, 2).await.unwrap();
     let placed = put_records(&url, &stream, &payloads("first", 30))
         .await
         .unwrap();
-    let table = unique("leases");
+    let table = unique_name("leases");
     let leases = LeaseStoreConfig::DynamoDb {
         table: table.clone(),
         endpoint_url: Some(url.clone()),
         create_if_missing: true,
     };
-    let a = source(&url, config(&url, &stream, "replica-a", leases.clone())).await;
-    let b = source(&url, config(&url, &stream, "replica-b", leases)).await;
+    let a = source(
+        &url,
+        quick_config(&url, &stream, "replica-a", leases.clone()),
+    )
+    .await;
+    let b = source(&url, quick_config(&url, &stream, "replica-b", leases)).await;
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tasks = [
@@ -270,11 +246,7 @@ async fn two_replicas_share_the_shards_through_a_dynamodb_lease_table() {
 
     // Wait until the lease table shows one shard per replica, then long enough for a
     // replica that lost a shard to notice (its renewal is refused).
-    let store = DynamoLeaseStore::new(
-        aws_sdk_dynamodb::Client::new(&testing::sdk_config(&url)),
-        &table,
-        &stream,
-    );
+    let store = testing::dynamo_lease_store(&url, &table, &stream);
     let owners = tokio::time::timeout(HANG_GUARD, async {
         loop {
             let owners: HashMap<String, String> = store
@@ -341,18 +313,20 @@ async fn two_replicas_share_the_shards_through_a_dynamodb_lease_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_replicas_shards_are_taken_over_from_its_last_checkpoint() {
     let Some(url) = moto_url() else { return };
-    let stream = unique("takeover");
+    let stream = unique_name("takeover");
     create_stream(&url, &stream, 2).await.unwrap();
     let placed = put_records(&url, &stream, &payloads("first", 30))
         .await
         .unwrap();
     let expected = placed_by_shard(&placed);
     let dir = tempfile::tempdir().unwrap();
-    let leases = LeaseStoreConfig::Sqlite {
-        path: dir.path().join("leases.db"),
-    };
+    let leases = sqlite_leases(dir.path());
 
-    let mut dying = source(&url, config(&url, &stream, "replica-a", leases.clone())).await;
+    let mut dying = source(
+        &url,
+        quick_config(&url, &stream, "replica-a", leases.clone()),
+    )
+    .await;
     let mut seen = Vec::new();
     tokio::time::timeout(HANG_GUARD, async {
         while seen.len() < 30 {
@@ -373,7 +347,7 @@ async fn a_dead_replicas_shards_are_taken_over_from_its_last_checkpoint() {
     ahead.advance(Duration::from_secs(3600));
     let survivor_config = KinesisConfig {
         clock: Arc::new(ahead),
-        ..config(&url, &stream, "replica-b", leases)
+        ..quick_config(&url, &stream, "replica-b", leases)
     };
     let mut survivor = source(&url, survivor_config).await;
     let target = want.len();
@@ -412,7 +386,7 @@ async fn a_dead_replicas_shards_are_taken_over_from_its_last_checkpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parents_are_read_to_their_end_before_any_child_record() {
     let Some(url) = moto_url() else { return };
-    let stream = unique("reshard");
+    let stream = unique_name("reshard");
     create_stream(&url, &stream, 2).await.unwrap();
     let before = put_records(&url, &stream, &payloads("before", 20))
         .await
@@ -421,10 +395,8 @@ async fn parents_are_read_to_their_end_before_any_child_record() {
     assert_eq!(parents.len(), 2);
 
     let dir = tempfile::tempdir().unwrap();
-    let leases = LeaseStoreConfig::Sqlite {
-        path: dir.path().join("leases.db"),
-    };
-    let mut reader = source(&url, config(&url, &stream, "replica-a", leases)).await;
+    let leases = sqlite_leases(dir.path());
+    let mut reader = source(&url, quick_config(&url, &stream, "replica-a", leases)).await;
     let early = read_until(&mut reader, |seen| seen.len() >= 5).await;
 
     // On moto, MergeShards closes both parents (they keep their records) and copies
@@ -521,10 +493,8 @@ async fn a_dead_endpoint_gives_a_clear_error_and_is_retried() {
         .port();
     let url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let leases = LeaseStoreConfig::Sqlite {
-        path: dir.path().join("leases.db"),
-    };
-    let mut source = source(&url, config(&url, "nowhere", "replica-a", leases)).await;
+    let leases = sqlite_leases(dir.path());
+    let mut source = source(&url, quick_config(&url, "nowhere", "replica-a", leases)).await;
     for _ in 0..3 {
         let outcome = tokio::time::timeout(HANG_GUARD, source.next_batch())
             .await
@@ -546,18 +516,16 @@ async fn a_dead_endpoint_gives_a_clear_error_and_is_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_replica_stops_renewing_and_its_leases_expire() {
     let Some(url) = moto_url() else { return };
-    let stream = unique("expiry");
+    let stream = unique_name("expiry");
     create_stream(&url, &stream, 1).await.unwrap();
     let placed = put_records(&url, &stream, &payloads("first", 8))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let leases = LeaseStoreConfig::Sqlite {
-        path: dir.path().join("leases.db"),
-    };
+    let leases = sqlite_leases(dir.path());
     let short = |worker: &str| KinesisConfig {
         lease_duration: Duration::from_secs(1),
-        ..config(&url, &stream, worker, leases.clone())
+        ..quick_config(&url, &stream, worker, leases.clone())
     };
 
     let mut dying = source(&url, short("replica-a")).await;

@@ -1,143 +1,82 @@
-//! The Kinesis source against a scripted Kinesis endpoint (a local HTTP server speaking the
-//! JSON protocol), for answers moto never gives: an expired iterator, the null iterator
-//! that ends a closed shard, and real-sized sequence numbers.
+//! The Kinesis source against a scripted Kinesis endpoint (`testing::ScriptedKinesis`),
+//! for answers moto never gives: an expired iterator, the null iterator that ends a closed
+//! shard, throttling, and real-sized sequence numbers.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cali_stream::{testing, KinesisConfig, KinesisSource, LeaseStoreConfig, RecordSource};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use cali_stream::testing::{self, ScriptedAnswer, ScriptedKinesis};
+use cali_stream::{KinesisConfig, KinesisSource, RecordSource};
 
+const SHARD: &str = "shardId-000000000000";
 const FIRST: &str = "49590338271490256608559692538361571095921575989136588898";
 const SECOND: &str = "49590338271490256608559692540925702759324208523137515618";
+/// Guards against a hang only; no test asserts on time.
+const HANG_GUARD: Duration = Duration::from_secs(60);
 
-/// One scripted answer per call, in order: (status, body).
-type Script = Arc<Mutex<Vec<(u16, String)>>>;
-/// Every call the server saw: (X-Amz-Target, body).
-type Calls = Arc<Mutex<Vec<(String, String)>>>;
+fn one_shard() -> ScriptedAnswer {
+    ScriptedAnswer::ok(format!(
+        r#"{{"Shards":[{{"ShardId":"{SHARD}","HashKeyRange":{{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"}},"SequenceNumberRange":{{"StartingSequenceNumber":"1"}}}}]}}"#
+    ))
+}
 
-async fn serve(script: Script, calls: Calls) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let (script, calls) = (Arc::clone(&script), Arc::clone(&calls));
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut read = BufReader::new(read);
-                loop {
-                    let (mut target, mut length) = (String::new(), 0usize);
-                    loop {
-                        let mut line = String::new();
-                        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let line = line.trim_end();
-                        if line.is_empty() {
-                            break;
-                        }
-                        let lower = line.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap();
-                        }
-                        if lower.starts_with("x-amz-target:") {
-                            target = line["x-amz-target:".len()..].trim().to_string();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    read.read_exact(&mut body).await.unwrap();
-                    calls
-                        .lock()
-                        .unwrap()
-                        .push((target, String::from_utf8(body).unwrap()));
-                    let (status, answer) = {
-                        let mut script = script.lock().unwrap();
-                        if script.is_empty() {
-                            (
-                                500,
-                                r#"{"__type":"InternalFailure","message":"script ended"}"#
-                                    .to_string(),
-                            )
-                        } else {
-                            script.remove(0)
-                        }
-                    };
-                    let reply = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\n\
-                         content-length: {}\r\n\r\n{answer}",
-                        answer.len()
-                    );
-                    if write.write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
+fn shard_iterator(iterator: &str) -> ScriptedAnswer {
+    ScriptedAnswer::ok(format!(r#"{{"ShardIterator":"{iterator}"}}"#))
+}
+
+/// A `GetRecords` answer with one record (`data` in base64); no next iterator ends the shard.
+fn records(record: Option<(&str, &str)>, next_iterator: Option<&str>) -> ScriptedAnswer {
+    let records = record.map_or(String::new(), |(sequence, data)| {
+        format!(
+            r#"{{"SequenceNumber":"{sequence}","PartitionKey":"k","Data":"{data}","ApproximateArrivalTimestamp":1.7e9}}"#
+        )
     });
-    url
+    let next = next_iterator.map_or(String::new(), |it| {
+        format!(r#","NextShardIterator":"{it}""#)
+    });
+    ScriptedAnswer::ok(format!(
+        r#"{{"Records":[{records}]{next},"MillisBehindLatest":0}}"#
+    ))
+}
+
+/// A replica of stream `scripted` reading the endpoint, its leases in `dir`.
+async fn source(endpoint: &ScriptedKinesis, dir: &std::path::Path) -> KinesisSource {
+    let config = KinesisConfig {
+        poll_interval: Duration::from_millis(50),
+        lease_take_interval: Duration::from_millis(100),
+        // One ListShards only: the script answers it once.
+        shard_sync_interval: Duration::from_secs(600),
+        ..testing::quick_config(
+            endpoint.url(),
+            "scripted",
+            "replica-a",
+            testing::sqlite_leases(dir),
+        )
+    };
+    testing::kinesis_source(endpoint.url(), config)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "timing-dependent: whether the shard is finished at checkpoint time depends on the source having polled the last scripted answer; fails in about half of the runs on a loaded 2-core machine"]
 async fn an_expired_iterator_resumes_after_the_last_record_and_a_null_iterator_ends_the_shard() {
-    let closed_shard = r#"{"Shards":[{"ShardId":"shardId-000000000000","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    let record = |seq: &str, data: &str| {
-        format!(
-            r#"{{"SequenceNumber":"{seq}","PartitionKey":"k","Data":"{data}","ApproximateArrivalTimestamp":1.7e9}}"#
-        )
-    };
-    let script: Script = Arc::new(Mutex::new(vec![
-        (200, closed_shard.to_string()),
-        (200, r#"{"ShardIterator":"it-1"}"#.to_string()),
-        (
-            200,
-            format!(
-                r#"{{"Records":[{}],"NextShardIterator":"it-2","MillisBehindLatest":0}}"#,
-                record(FIRST, "aGVsbG8=")
-            ),
-        ),
-        (
-            400,
-            r#"{"__type":"ExpiredIteratorException","message":"Iterator expired"}"#.to_string(),
-        ),
-        (200, r#"{"ShardIterator":"it-3"}"#.to_string()),
-        (
-            200,
-            format!(
-                r#"{{"Records":[{}],"NextShardIterator":"it-4","MillisBehindLatest":0}}"#,
-                record(SECOND, "d29ybGQ=")
-            ),
-        ),
-        // The shard is closed and read to its end.
-        (200, r#"{"Records":[],"MillisBehindLatest":0}"#.to_string()),
-    ]));
-    let calls: Calls = Arc::new(Mutex::new(Vec::new()));
-    let url = serve(Arc::clone(&script), Arc::clone(&calls)).await;
-
+    let endpoint = ScriptedKinesis::start(vec![
+        one_shard(),
+        shard_iterator("it-1"),
+        records(Some((FIRST, "aGVsbG8=")), Some("it-2")),
+        ScriptedAnswer::error("ExpiredIteratorException", "Iterator expired"),
+        shard_iterator("it-3"),
+        records(Some((SECOND, "d29ybGQ=")), Some("it-4")),
+        // The shard is closed and read to its end. Repeated: a call given up on and sent
+        // again gets the same answer, as from Kinesis.
+        records(None, None).repeated(),
+    ])
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = KinesisConfig {
-        endpoint_url: Some(url.clone()),
-        poll_interval: Duration::from_millis(50),
-        lease_take_interval: Duration::from_millis(100),
-        shard_sync_interval: Duration::from_secs(600),
-        ..KinesisConfig::new(
-            "scripted",
-            "replica-a",
-            LeaseStoreConfig::Sqlite {
-                path: dir.path().join("leases.db"),
-            },
-        )
-    };
-    let mut source = KinesisSource::with_sdk_config(config, &testing::sdk_config(&url))
-        .await
-        .unwrap();
+    let mut source = source(&endpoint, dir.path()).await;
 
     let mut delivered = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), async {
+    tokio::time::timeout(HANG_GUARD, async {
         while delivered.len() < 2 {
             let batch = source.next_batch().await.unwrap().unwrap();
             delivered.extend(batch.records);
@@ -153,13 +92,7 @@ async fn an_expired_iterator_resumes_after_the_last_record_and_a_null_iterator_e
     assert!(delivered[0].arrival.is_some());
 
     // The iterator was fetched again after the last record handed out, not from the start.
-    let iterator_calls: Vec<String> = calls
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(target, _)| target.ends_with("GetShardIterator"))
-        .map(|(_, body)| body.clone())
-        .collect();
+    let iterator_calls = endpoint.requests("GetShardIterator");
     assert_eq!(iterator_calls.len(), 2, "{iterator_calls:?}");
     assert!(
         iterator_calls[0].contains("TRIM_HORIZON"),
@@ -173,88 +106,72 @@ async fn an_expired_iterator_resumes_after_the_last_record_and_a_null_iterator_e
     );
     assert!(iterator_calls[1].contains(FIRST), "{}", iterator_calls[1]);
 
-    // Keep polling (the source reads only inside next_batch, which is cancel-safe) until
-    // the empty answer with no next iterator, the shard's end, has been read.
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while !script.lock().unwrap().is_empty() {
+    // The source reads only inside next_batch, which hands out nothing more and so never
+    // returns; it is cancel-safe, so it is called (and given up) until the source reports
+    // that it read the shard's end.
+    tokio::time::timeout(HANG_GUARD, async {
+        while source.shards_at_end().is_empty() {
             let more = tokio::time::timeout(Duration::from_millis(100), source.next_batch()).await;
-            assert!(more.is_err(), "no record after the end: {more:?}");
+            assert!(more.is_err(), "nothing after the shard's end: {more:?}");
         }
     })
     .await
     .expect("the end of the shard is read");
-    // Checkpointing the last record handed out finishes the closed shard.
-    source
-        .checkpoint("shardId-000000000000", SECOND)
-        .await
-        .unwrap();
+    assert_eq!(source.shards_at_end(), vec![SHARD]);
+    let last_read = endpoint.requests("GetRecords").pop().unwrap_or_default();
+    assert!(last_read.contains("it-4"), "{last_read}");
+
+    // Read to its end, the shard still waits for its last record's checkpoint.
+    let lease = source.lease_store().leases().await.unwrap().remove(0);
+    assert!(
+        !lease.finished,
+        "not finished before SECOND is checkpointed"
+    );
+    assert_eq!(source.held_shards(), vec![SHARD]);
+    source.checkpoint(SHARD, SECOND).await.unwrap();
     let lease = source.lease_store().leases().await.unwrap().remove(0);
     assert!(lease.finished, "read to its end and checkpointed: finished");
     assert_eq!(lease.checkpoint.as_deref(), Some(SECOND));
     assert_eq!(lease.owner, None);
-    source
-        .checkpoint("shardId-000000000000", FIRST)
-        .await
-        .unwrap();
+    assert!(source.shards_at_end().is_empty());
+    assert!(source.held_shards().is_empty());
+    // A late checkpoint on the finished shard has nothing left to do.
+    source.checkpoint(SHARD, FIRST).await.unwrap();
     source.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_is_backed_off_quietly_and_reading_goes_on() {
-    let open_shard = r#"{"Shards":[{"ShardId":"shardId-000000000000","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    let throttled = (
-        400,
-        r#"{"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded for shard"}"#
-            .to_string(),
-    );
     // The SDK retries throttling itself (3 attempts in all); five refusals in a row also
     // reach the source, which backs the shard off and tries again.
-    let mut answers = vec![
-        (200, open_shard.to_string()),
-        (200, r#"{"ShardIterator":"it-1"}"#.to_string()),
-    ];
-    answers.extend(std::iter::repeat_n(throttled, 5));
-    answers.push((
-        200,
-        format!(
-            r#"{{"Records":[{{"SequenceNumber":"{FIRST}","PartitionKey":"k","Data":"aGVsbG8="}}],"NextShardIterator":"it-2","MillisBehindLatest":0}}"#
+    let mut script = vec![one_shard(), shard_iterator("it-1")];
+    script.extend(std::iter::repeat_n(
+        ScriptedAnswer::error(
+            "ProvisionedThroughputExceededException",
+            "Rate exceeded for shard",
         ),
+        5,
     ));
-    let script: Script = Arc::new(Mutex::new(answers));
-    let calls: Calls = Arc::new(Mutex::new(Vec::new()));
-    let url = serve(Arc::clone(&script), Arc::clone(&calls)).await;
-
+    script.push(records(Some((FIRST, "aGVsbG8=")), Some("it-2")));
+    let endpoint = ScriptedKinesis::start(script).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = KinesisConfig {
-        endpoint_url: Some(url.clone()),
-        shard_sync_interval: Duration::from_secs(600),
-        ..KinesisConfig::new(
-            "scripted",
-            "replica-a",
-            LeaseStoreConfig::Sqlite {
-                path: dir.path().join("leases.db"),
-            },
-        )
-    };
-    let mut source = KinesisSource::with_sdk_config(config, &testing::sdk_config(&url))
-        .await
-        .unwrap();
-    let batch = tokio::time::timeout(Duration::from_secs(60), source.next_batch())
+    let mut source = source(&endpoint, dir.path()).await;
+
+    let batch = tokio::time::timeout(HANG_GUARD, source.next_batch())
         .await
         .expect("the record arrives")
         .expect("throttling is not reported as an error")
         .expect("the stream does not end");
     assert_eq!(batch.records.len(), 1);
     assert_eq!(&batch.records[0].data[..], b"hello");
-    let get_records = calls
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(t, _)| t.ends_with("GetRecords"))
-        .count();
     assert_eq!(
-        get_records, 6,
+        endpoint.requests("GetRecords").len(),
+        6,
         "five refused calls, then the one that succeeded"
+    );
+    assert!(
+        source.shards_at_end().is_empty(),
+        "an open shard is not at its end"
     );
     source.shutdown().await.unwrap();
 }

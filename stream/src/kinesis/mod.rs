@@ -214,6 +214,21 @@ impl KinesisSource {
         shards
     }
 
+    /// Held shards that are closed and read to their end but not finished yet, sorted.
+    /// Each is finished (the SHARD_END checkpoint, which lets its children start) once
+    /// every record handed out from it is checkpointed; a consumer that holds checkpoints
+    /// back (to write them in groups) should write these at once.
+    pub fn shards_at_end(&self) -> Vec<String> {
+        let mut shards: Vec<String> = self
+            .readers
+            .values()
+            .filter(|r| r.end_reached)
+            .map(|r| r.shard_id.clone())
+            .collect();
+        shards.sort();
+        shards
+    }
+
     /// The lease store this source uses (e.g. to inspect leases in tests or tools).
     pub fn lease_store(&self) -> Arc<dyn LeaseStore> {
         Arc::clone(&self.leases)

@@ -1,18 +1,94 @@
-//! Test support for code that reads from Kinesis through this crate: AWS settings with
-//! static test credentials pointed at a local server (moto), and calls to create a stream
-//! and put records into it. Used by this crate's tests and the consumer's end-to-end tests.
+//! Test support for code that reads from Kinesis through this crate: the moto server's
+//! address, AWS settings and sources pointed at a local server, streams and records on it,
+//! a scripted Kinesis endpoint, and the lease semantics every store must have. Used by this
+//! crate's tests and the consumer's end-to-end tests.
 
+mod scripted_kinesis;
+
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 
-use crate::lease::{LeaseStore, ShardLease};
-use crate::SourceError;
+pub use scripted_kinesis::{ScriptedAnswer, ScriptedCall, ScriptedKinesis};
+
+use crate::lease::{DynamoLeaseStore, LeaseStore, LeaseStoreConfig, ShardLease};
+use crate::{KinesisConfig, KinesisSource, SourceError};
 
 /// The environment variable holding the moto server's URL (set by `scripts/services env`).
 pub const MOTO_URL_VAR: &str = "CALI_TEST_MOTO_URL";
+/// Set to `1` (as `scripts/test` does), a test whose server is missing fails instead of
+/// being skipped.
+pub const REQUIRE_SERVICES_VAR: &str = "CALI_REQUIRE_SERVICES";
+
+/// The moto server's URL from [`MOTO_URL_VAR`]. `None` (after printing that the test is
+/// skipped) when it is not set; panics instead when [`REQUIRE_SERVICES_VAR`] is `1`.
+pub fn moto_url() -> Option<String> {
+    match std::env::var(MOTO_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var(REQUIRE_SERVICES_VAR).as_deref() == Ok("1") => {
+            panic!("{MOTO_URL_VAR} is not set and {REQUIRE_SERVICES_VAR}=1")
+        }
+        _ => {
+            eprintln!("skipped: start services with scripts/services start");
+            None
+        }
+    }
+}
+
+/// A name no other test run uses (`cali-<what>-<process id>-<nanoseconds>`), so tests
+/// share one moto server without seeing each other's streams and tables.
+pub fn unique_name(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("cali-{what}-{}-{nanos}", std::process::id())
+}
+
+/// Leases in a SQLite file `leases.db` in `dir` (a test's temporary directory).
+pub fn sqlite_leases(dir: &Path) -> LeaseStoreConfig {
+    LeaseStoreConfig::Sqlite {
+        path: dir.join("leases.db"),
+    }
+}
+
+/// Settings for a replica reading a local server, with intervals short enough that
+/// tests converge within seconds: 100 ms polls, 3 s leases looked for every 200 ms,
+/// shards listed again every 300 ms.
+pub fn quick_config(
+    endpoint_url: &str,
+    stream_name: &str,
+    worker_id: &str,
+    lease_store: LeaseStoreConfig,
+) -> KinesisConfig {
+    KinesisConfig {
+        endpoint_url: Some(endpoint_url.to_string()),
+        poll_interval: Duration::from_millis(100),
+        lease_duration: Duration::from_secs(3),
+        lease_take_interval: Duration::from_millis(200),
+        shard_sync_interval: Duration::from_millis(300),
+        ..KinesisConfig::new(stream_name, worker_id, lease_store)
+    }
+}
+
+/// A source reading the local server at `endpoint_url` with test credentials (its lease
+/// store, when DynamoDB, on the same server unless `config` names another).
+pub async fn kinesis_source(
+    endpoint_url: &str,
+    config: KinesisConfig,
+) -> Result<KinesisSource, SourceError> {
+    KinesisSource::with_sdk_config(config, &sdk_config(endpoint_url)).await
+}
+
+/// The DynamoDB lease store of `stream_name` in `table` on a local server, to inspect
+/// what the replicas wrote.
+pub fn dynamo_lease_store(endpoint_url: &str, table: &str, stream_name: &str) -> DynamoLeaseStore {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint_url));
+    DynamoLeaseStore::new(client, table, stream_name)
+}
 
 /// AWS settings for a local test server: static credentials `testing`/`testing`, region
 /// `us-east-1`, every client pointed at `endpoint_url`.
