@@ -13,8 +13,14 @@ pub const TOP_FRAMES: usize = 5;
 /// Fingerprint of an exception.
 pub fn of_exception(exc: &ExceptionInfo) -> u64 {
     let mut h = Fnv64::default();
+    let mut symbol = String::with_capacity(128);
+    let mut field = |h: &mut Fnv64, s: &str| {
+        symbol.clear();
+        normalize_symbol_into(&mut symbol, s);
+        h.write_field(&symbol);
+    };
     h.write_field("exception");
-    h.write_field(&normalize_symbol(&exc.kind));
+    field(&mut h, &exc.kind);
     let app: Vec<&Frame> = exc
         .frames
         .iter()
@@ -31,8 +37,8 @@ pub fn of_exception(exc: &ExceptionInfo) -> u64 {
         h.write(&[0xff]);
     }
     for f in frames.iter().take(TOP_FRAMES) {
-        h.write_field(&normalize_symbol(f.module.as_deref().unwrap_or("")));
-        h.write_field(&normalize_symbol(&f.function));
+        field(&mut h, f.module.as_deref().unwrap_or(""));
+        field(&mut h, &f.function);
     }
     h.finish()
 }
@@ -123,9 +129,33 @@ fn is_runtime_frame(lang: Option<Language>, f: &Frame) -> bool {
 /// `$$EnhancerByCGLIB$$ab12`, anonymous `$1`; Go `func1`; .NET `<Method>d__2` and generic
 /// arity; Ruby `block (2 levels) in`; addresses `0x7f..`.
 pub fn normalize_symbol(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    normalize_symbol_into(&mut out, s);
+    out
+}
+
+/// The first occurrence of `pat` (at least one byte) in `s`: the first byte found eight
+/// bytes per step, then compared (`str::find` prepares a two-way searcher on each call).
+fn find_str(s: &str, pat: &str) -> Option<usize> {
+    let (b, p) = (s.as_bytes(), pat.as_bytes());
+    let mut i = 0;
+    loop {
+        i = crate::bytes::find(b, i, p[0]);
+        if i >= b.len() {
+            return None;
+        }
+        if b[i..].starts_with(p) {
+            return Some(i);
+        }
+        i += 1;
+    }
+}
+
+/// Appends `normalize_symbol(s)` to `out`.
+pub fn normalize_symbol_into(out: &mut String, s: &str) {
     let mut s = s;
     for cut in ["$$", "/0x"] {
-        if let Some(p) = s.find(cut) {
+        if let Some(p) = find_str(s, cut) {
             s = &s[..p];
         }
     }
@@ -135,15 +165,24 @@ pub fn normalize_symbol(s: &str) -> String {
         }
     }
     if s.starts_with("block (") {
-        if let Some(p) = s.find(" in ") {
+        if let Some(p) = find_str(s, " in ") {
             s = &s[p + 4..];
         }
     }
-    let mut out = String::with_capacity(s.len());
+    let start = out.len();
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        // Everything but `<`, '`' and digits is copied as it is, a stretch at a time.
+        if c != b'<' && c != b'`' && !c.is_ascii_digit() {
+            let run = i;
+            while i < b.len() && b[i] != b'<' && b[i] != b'`' && !b[i].is_ascii_digit() {
+                i += 1;
+            }
+            out.push_str(&s[run..i]);
+            continue;
+        }
         // .NET compiler-generated `<Name>d__2`: keep Name, drop the suffix.
         if c == b'<' {
             if let Some(close) = s[i..].find('>') {
@@ -199,7 +238,8 @@ pub fn normalize_symbol(s: &str) -> String {
         if c.is_ascii_digit() {
             // Digits glued to a generated marker are ids: `$3`, `func1`, `_0`, `.3`.
             let prev = if i > 0 { b[i - 1] } else { b' ' };
-            let generated = matches!(prev, b'$' | b'_' | b'.' | b'-') || out.ends_with("func");
+            let generated =
+                matches!(prev, b'$' | b'_' | b'.' | b'-') || out[start..].ends_with("func");
             if generated {
                 out.push('#');
                 while i < b.len() && b[i].is_ascii_digit() {
@@ -208,11 +248,10 @@ pub fn normalize_symbol(s: &str) -> String {
                 continue;
             }
         }
-        let ch = s[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
+        // An ASCII byte (`<` without a generated suffix, a digit that is not an id).
+        out.push(char::from(c));
+        i += 1;
     }
-    out
 }
 
 /// Where a template goes: a `String` to show it, or straight into the fingerprint's hash
