@@ -62,6 +62,51 @@ pub fn find_digit(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
+/// `s.find(pat)` for a non-empty `pat`: its first byte found eight bytes per step, then
+/// compared. `str::find` with a `&str` pattern prepares a two-way searcher on every call,
+/// which costs more than the whole search over a short line.
+pub fn find_str(s: &str, pat: &str) -> Option<usize> {
+    let (b, p) = (s.as_bytes(), pat.as_bytes());
+    let first = *p.first()?;
+    let mut i = 0;
+    loop {
+        i = find(b, i, first);
+        if i >= b.len() {
+            return None;
+        }
+        if b[i..].starts_with(p) {
+            return Some(i);
+        }
+        i += 1;
+    }
+}
+
+/// `s.rfind(pat)` for a non-empty `pat`, without a two-way searcher.
+pub fn rfind_str(s: &str, pat: &str) -> Option<usize> {
+    let (b, p) = (s.as_bytes(), pat.as_bytes());
+    let first = *p.first()?;
+    (0..=b.len().checked_sub(p.len())?)
+        .rev()
+        .find(|&i| b[i] == first && b[i..].starts_with(p))
+}
+
+/// `s.contains(pat)` for a non-empty `pat`.
+pub fn contains_str(s: &str, pat: &str) -> bool {
+    find_str(s, pat).is_some()
+}
+
+/// `s.split_once(pat)` for a non-empty `pat`.
+pub fn split_once_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let i = find_str(s, pat)?;
+    Some((&s[..i], &s[i + pat.len()..]))
+}
+
+/// `s.rsplit_once(pat)` for a non-empty `pat`.
+pub fn rsplit_once_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let i = rfind_str(s, pat)?;
+    Some((&s[..i], &s[i + pat.len()..]))
+}
+
 /// Up to 15 bytes packed into one integer, the length in the top byte (`u128::MAX` for
 /// anything longer). A `match` on `&str` compares each candidate of the right length with
 /// a `memcmp` call, which WebAssembly runs byte by byte; a `match` on packed words is a
@@ -121,6 +166,29 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn string_searches_agree_with_std() {
+        let texts = [
+            "",
+            "a",
+            "at com.acme.Foo.bar(Foo.java:12)",
+            " in  in ",
+            "aaa",
+            "x: y: z",
+            "é ---> ü",
+        ];
+        let pats = [" in ", ": ", "a", "aa", " (", "--->", "z", "é"];
+        for t in texts {
+            for p in pats {
+                assert_eq!(find_str(t, p), t.find(p), "{t:?} {p:?}");
+                assert_eq!(rfind_str(t, p), t.rfind(p), "{t:?} {p:?}");
+                assert_eq!(contains_str(t, p), t.contains(p));
+                assert_eq!(split_once_str(t, p), t.split_once(p));
+                assert_eq!(rsplit_once_str(t, p), t.rsplit_once(p));
             }
         }
     }

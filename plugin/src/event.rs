@@ -7,7 +7,7 @@ use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
 use crate::hash::{push_hex64, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
-use crate::json::{self, write_str};
+use crate::json::{self, write_escaped, write_str};
 use crate::settings::Settings;
 use crate::streams::LineMeta;
 use crate::timestamp::Timestamp;
@@ -173,12 +173,29 @@ pub fn write_group(
         if let Some(exc) = &exception {
             write_exception(out, exc);
         }
-        if with_stack {
-            opt_str(out, "stack_trace", stack_trace);
+        // The escaped stack trace, when it is the end of `content`: log_content then
+        // copies it instead of escaping the same text again.
+        let mut escaped_tail = None;
+        if let (true, Some(st)) = (with_stack, stack_trace) {
+            out.push_str(",\"stack_trace\":\"");
+            let from = out.len();
+            write_escaped(out, st);
+            if is_tail_of(st, content) {
+                escaped_tail = Some((from..out.len(), st.len()));
+            }
+            out.push('"');
         }
         out.push_str(",\"log_content\":");
         let content_start = out.len();
-        write_str(out, content);
+        match escaped_tail {
+            Some((escaped, len)) => {
+                out.push('"');
+                write_escaped(out, &content[..content.len() - len]);
+                out.extend_from_within(escaped);
+                out.push('"');
+            }
+            None => write_str(out, content),
+        }
         let content_len = out.len() - content_start;
         out.push_str(",\"line_count\":");
         push_uint(out, group.line_count as u64);
@@ -286,6 +303,12 @@ fn exception_level(exc: &ExceptionInfo) -> Level {
     } else {
         Level::Error
     }
+}
+
+/// Whether `tail` is a slice ending where `text` ends (a suffix of it, as a slice).
+fn is_tail_of(tail: &str, text: &str) -> bool {
+    let (t, x) = (tail.as_ptr() as usize, text.as_ptr() as usize);
+    t >= x && t + tail.len() == x + text.len()
 }
 
 fn opt_str(out: &mut String, key: &str, value: Option<&str>) {

@@ -4,6 +4,7 @@
 //! outer exception before `Caused by:`, .NET's outer exception before ` ---> `, Python's
 //! first traceback) and the frames printed right after it.
 
+use crate::bytes::{contains_str, find_str, rfind_str, rsplit_once_str, split_once_str};
 use crate::grouper::{self, contains, indent};
 use crate::language::{Language, LanguageSet};
 
@@ -180,7 +181,7 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
     };
     let (kind, mut message) = split_exception(exc_line);
     if lang == Language::Dotnet {
-        if let Some(p) = message.find(" ---> ") {
+        if let Some(p) = find_str(&message, " ---> ") {
             message.truncate(p);
         }
     }
@@ -255,11 +256,11 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
 /// its `[Name: message]` inspection, without frames.
 fn node_bracketed_error(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     let (offset, line) = lines.iter().find(|(_, l)| {
-        l.starts_with('[') && l.contains(": ") && l.trim_end_matches(" {").ends_with(']')
+        l.starts_with('[') && contains_str(l, ": ") && l.trim_end_matches(" {").ends_with(']')
     })?;
     let inner = line.trim_end_matches(" {");
     let inner = &inner[1..inner.len() - 1];
-    let (kind, message) = inner.split_once(": ")?;
+    let (kind, message) = split_once_str(inner, ": ")?;
     Some(ExceptionInfo {
         kind: kind.to_string(),
         message: message.to_string(),
@@ -315,7 +316,7 @@ fn split_exception(line: &str) -> (String, String) {
     };
     let kind = line[..name_end].to_string();
     let rest = &line[name_end..];
-    let message = match rest.find(": ") {
+    let message = match find_str(rest, ": ") {
         Some(p) => rest[p + 2..].to_string(),
         None => rest.trim_start_matches(':').trim().to_string(),
     };
@@ -344,10 +345,10 @@ fn java_frame(s: &str) -> Frame {
 fn dotnet_frame(s: &str) -> Frame {
     let paren = s.find('(').unwrap_or(s.len());
     let qual = s[..paren].trim_end();
-    let (file, line) = match s.rfind(" in ") {
+    let (file, line) = match rfind_str(s, " in ") {
         Some(p) => {
             let loc = &s[p + 4..];
-            match loc.rfind(":line ") {
+            match rfind_str(loc, ":line ") {
                 Some(q) => (Some(loc[..q].to_string()), loc[q + 6..].trim().parse().ok()),
                 None => file_line(loc),
             }
@@ -367,12 +368,12 @@ fn dotnet_frame(s: &str) -> Frame {
 fn node_frame(s: &str) -> Frame {
     let s = s.strip_prefix("async ").unwrap_or(s);
     let s = s.trim_end_matches('{').trim_end();
-    let (function, loc) = match (s.find(" ("), s.ends_with(')')) {
+    let (function, loc) = match (find_str(s, " ("), s.ends_with(')')) {
         (Some(p), true) => (&s[..p], &s[p + 2..s.len() - 1]),
         _ if s.contains(':') || s.starts_with('/') => ("<anonymous>", s),
         _ => (s, ""),
     };
-    let function = match function.find(" [as ") {
+    let function = match find_str(function, " [as ") {
         Some(p) => &function[..p],
         None => function,
     };
@@ -462,9 +463,9 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         .find(|(_, (_, l))| l.as_bytes().ends_with(tb))?;
     // `  + Exception Group Traceback ...` starts at its margin; a logging prefix before a
     // plain `Traceback` is not part of the trace.
-    let at = match line.find("Exception Group Traceback") {
+    let at = match find_str(line, "Exception Group Traceback") {
         Some(_) => indent(line.as_bytes()),
-        None => line.find("Traceback").unwrap_or(0),
+        None => find_str(line, "Traceback").unwrap_or(0),
     };
     let trace_start = offset + at;
     let mut frames = Vec::new();
@@ -488,7 +489,7 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                 let function = after
                     .rsplit(", in ")
                     .next()
-                    .filter(|_| after.contains(", in "));
+                    .filter(|_| contains_str(after, ", in "));
                 frames.push(Frame {
                     function: function.unwrap_or("<module>").to_string(),
                     module: Some(python_module(file)),
@@ -530,7 +531,7 @@ fn python_module(file: &str) -> String {
             return file[p + marker.len()..].replace('/', ".");
         }
     }
-    if let Some(p) = file.find("/lib/python") {
+    if let Some(p) = find_str(file, "/lib/python") {
         let rest = &file[p + 11..];
         if let Some(slash) = rest.find('/') {
             return rest[slash + 1..].replace('/', ".");
@@ -561,7 +562,7 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                     }
                 }
                 if kind.is_empty() && r.starts_with("SIG") {
-                    if let Some((sig, m)) = r.split_once(": ") {
+                    if let Some((sig, m)) = split_once_str(r, ": ") {
                         kind = sig.to_string();
                         message = m.to_string();
                         trace_start = Some(offset);
@@ -574,10 +575,12 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                     kind = "panic".to_string();
                     trace_start = Some(offset);
                     // `http: panic serving 1.2.3.4:5: msg` in the header line before.
-                    message = match prev_line.find("panic serving ") {
+                    message = match find_str(prev_line, "panic serving ") {
                         Some(p) => {
                             let after = &prev_line[p + 14..];
-                            after.split_once(": ").map_or(after, |(_, m)| m).to_string()
+                            split_once_str(after, ": ")
+                                .map_or(after, |(_, m)| m)
+                                .to_string()
                         }
                         None => prev_line.to_string(),
                     };
@@ -656,10 +659,10 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
             if grouper::ruby_exception_line(r.as_bytes()) {
                 // `file.rb:6:in `meth': message (Class)`
                 trace_start = Some(base + ind);
-                if let (Some(open), true) = (r.rfind(" ("), r.ends_with(')')) {
+                if let (Some(open), true) = (rfind_str(r, " ("), r.ends_with(')')) {
                     kind = r[open + 2..r.len() - 1].to_string();
                     let head = &r[..open];
-                    message = match head.find("': ") {
+                    message = match find_str(head, "': ") {
                         Some(q) => head[q + 3..].to_string(),
                         None => String::new(),
                     };
@@ -667,7 +670,7 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                 }
                 continue;
             }
-            if let Some(open) = r.find(" (") {
+            if let Some(open) = find_str(r, " (") {
                 if r.ends_with("):")
                     && r[..open]
                         .bytes()
@@ -703,11 +706,11 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 
 /// `app/models/user.rb:12:in `save'`, `actionpack (5.1.4) lib/x.rb:63:in `call'`.
 fn ruby_frame(r: &str) -> Frame {
-    let (gem, path_part) = match r.find(") ") {
+    let (gem, path_part) = match find_str(r, ") ") {
         Some(p) if r[..p].contains(" (") => (r.split(" (").next(), &r[p + 2..]),
         _ => (None, r),
     };
-    let rb = path_part.find(".rb:").map_or(path_part.len(), |p| p + 3);
+    let rb = find_str(path_part, ".rb:").map_or(path_part.len(), |p| p + 3);
     let file = &path_part[..rb];
     let after = path_part.get(rb + 1..).unwrap_or("");
     let digits = after.bytes().take_while(u8::is_ascii_digit).count();
@@ -718,7 +721,7 @@ fn ruby_frame(r: &str) -> Frame {
         .map(|f| f.trim_start_matches(['`', '\'']))
         .map(|f| f.split('\'').next().unwrap_or(f))
         .unwrap_or("");
-    let module = match (gem, file.rfind("/gems/")) {
+    let module = match (gem, rfind_str(file, "/gems/")) {
         (Some(g), _) => g.to_string(),
         // `/var/lib/gems/3.0.0/gems/actionpack-7.0.4/lib/...`: the gem, without its version.
         (None, Some(p)) => {
@@ -746,7 +749,7 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     for (offset, line) in lines.iter() {
         let r = line.trim_start();
         if kind.is_empty() {
-            let body = if let Some(p) = r.find("Uncaught ") {
+            let body = if let Some(p) = find_str(r, "Uncaught ") {
                 Some(&r[p + 9..])
             } else if r.starts_with("exception '") {
                 Some(r)
@@ -759,15 +762,15 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                     // PHP 5: exception 'X' with message 'm' in /f.php:5
                     let q = rest.find('\'').unwrap_or(rest.len());
                     kind = rest[..q].to_string();
-                    if let Some(m) = rest.find("with message '") {
+                    if let Some(m) = find_str(rest, "with message '") {
                         let m = &rest[m + 14..];
-                        let end = m.rfind("' in ").unwrap_or(m.len());
+                        let end = rfind_str(m, "' in ").unwrap_or(m.len());
                         message = m[..end].to_string();
                     }
                 } else {
                     let (k, m) = split_exception(body);
                     kind = k;
-                    message = match m.rfind(" in /") {
+                    message = match rfind_str(&m, " in /") {
                         Some(p) => m[..p].to_string(),
                         None => m,
                     };
@@ -797,7 +800,7 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 
 /// `/f.php(9): Class->method(args)`, `[internal function]: X::{closure}()`, `{main}`.
 fn php_frame(s: &str) -> Frame {
-    let (loc, call) = match s.find("): ").or_else(|| s.find("]: ")) {
+    let (loc, call) = match find_str(s, "): ").or_else(|| find_str(s, "]: ")) {
         Some(p) => (&s[..=p], &s[p + 3..]),
         None => ("", s),
     };
@@ -812,7 +815,7 @@ fn php_frame(s: &str) -> Frame {
         Some(p) if p > 0 => &call[..p],
         _ => call,
     };
-    let (module, function) = match call.find("->").or_else(|| call.find("::")) {
+    let (module, function) = match find_str(call, "->").or_else(|| find_str(call, "::")) {
         Some(p) => (Some(call[..p].to_string()), &call[p + 2..]),
         None => (None, call),
     };
@@ -832,9 +835,11 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         .enumerate()
         .find(|(_, (_, l))| l.trim_start().starts_with("thread '"))?;
     let trace_start = offset + (line.len() - line.trim_start().len());
-    let after = line.split_once("panicked at ").map_or("", |(_, a)| a);
+    let after = split_once_str(line, "panicked at ").map_or("", |(_, a)| a);
     let message = if let Some(old) = after.strip_prefix('\'') {
-        old.rsplit_once("', ").map_or(old, |(m, _)| m).to_string()
+        rsplit_once_str(old, "', ")
+            .map_or(old, |(m, _)| m)
+            .to_string()
     } else {
         items
             .get(index + 1)
@@ -848,11 +853,11 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         let n = r.bytes().take_while(u8::is_ascii_digit).count();
         if n > 0 && r[n..].starts_with(": ") {
             let sym = r[n + 2..].trim();
-            let sym = match sym.rfind("::h") {
+            let sym = match rfind_str(sym, "::h") {
                 Some(p) if sym.len() - p == 19 => &sym[..p],
                 _ => sym,
             };
-            let (module, function) = match sym.rfind("::") {
+            let (module, function) = match rfind_str(sym, "::") {
                 Some(p) => (Some(sym[..p].to_string()), &sym[p + 2..]),
                 None => (None, sym),
             };
@@ -901,7 +906,7 @@ fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
             continue;
         }
         let body = rest[n..].trim();
-        let (function, loc) = match (body.rfind(" ("), body.ends_with(')')) {
+        let (function, loc) = match (rfind_str(body, " ("), body.ends_with(')')) {
             (Some(p), true) => (&body[..p], &body[p + 2..body.len() - 1]),
             _ => (body, ""),
         };

@@ -3,6 +3,7 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
+use crate::bytes::find_str;
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::Fnv64;
 use crate::language::Language;
@@ -132,23 +133,6 @@ pub fn normalize_symbol(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     normalize_symbol_into(&mut out, s);
     out
-}
-
-/// The first occurrence of `pat` (at least one byte) in `s`: the first byte found eight
-/// bytes per step, then compared (`str::find` prepares a two-way searcher on each call).
-fn find_str(s: &str, pat: &str) -> Option<usize> {
-    let (b, p) = (s.as_bytes(), pat.as_bytes());
-    let mut i = 0;
-    loop {
-        i = crate::bytes::find(b, i, p[0]);
-        if i >= b.len() {
-            return None;
-        }
-        if b[i..].starts_with(p) {
-            return Some(i);
-        }
-        i += 1;
-    }
 }
 
 /// Appends `normalize_symbol(s)` to `out`.

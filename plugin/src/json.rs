@@ -144,6 +144,13 @@ pub fn lookup<'a>(raw: &'a str, path: &[&str]) -> Option<&'a str> {
 pub fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    write_escaped(out, s);
+    out.push('"');
+}
+
+/// Appends `s` escaped for a JSON string, without the quotes. Escaping is byte-local, so
+/// the escaped text of `a + b` is the escaped `a` followed by the escaped `b`.
+pub fn write_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -172,7 +179,6 @@ pub fn write_str(out: &mut String, s: &str) {
         run_start = i;
     }
     out.push_str(&s[run_start..]);
-    out.push('"');
 }
 
 /// `a == b`, eight bytes per step. WebAssembly has no bulk compare: `==` on slices is
