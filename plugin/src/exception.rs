@@ -60,11 +60,17 @@ struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
-        let mut items = Vec::new();
+        // Trace lines are rarely shorter than this: one allocation for most traces.
+        let mut items = Vec::with_capacity(text.len() / 32 + 1);
+        let b = text.as_bytes();
         let mut offset = 0;
-        for line in text.split('\n') {
-            items.push((offset, line.trim_end()));
-            offset += line.len() + 1;
+        loop {
+            let end = crate::bytes::find(b, offset, b'\n');
+            items.push((offset, text[offset..end].trim_end()));
+            if end == b.len() {
+                break;
+            }
+            offset = end + 1;
         }
         Self { items }
     }

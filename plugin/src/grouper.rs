@@ -8,6 +8,9 @@
 
 use std::collections::VecDeque;
 
+/// Least growth of a group's text once it spans lines (bytes).
+const TEXT_STEP: usize = 1024;
+
 use crate::header::HeaderParser;
 use crate::language::{Language, LanguageSet};
 
@@ -348,8 +351,14 @@ impl<M> TraceGrouper<M> {
             held.lang = lang;
             held.group.kind = kind;
         }
-        held.group.text.push('\n');
-        held.group.text.push_str(line);
+        let text = &mut held.group.text;
+        if text.capacity() - text.len() < line.len() + 1 {
+            // A trace grows line by line: grow in large steps, each step is a `realloc`
+            // that copies the whole text so far.
+            text.reserve((line.len() + 1).max(text.len()).max(TEXT_STEP));
+        }
+        text.push('\n');
+        text.push_str(line);
         held.group.line_count += 1;
     }
 

@@ -53,7 +53,8 @@ pub fn parse_object_known<'a>(
     let mut scan = Scanner::new(src);
     scan.skip_ws();
     scan.expect(b'{', "expected '{'")?;
-    let mut members = Vec::new();
+    // Records carry a handful of members: one allocation, no growth.
+    let mut members = Vec::with_capacity(8);
     scan.skip_ws();
     if scan.peek() == Some(b'}') {
         scan.pos += 1;
