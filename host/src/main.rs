@@ -250,7 +250,14 @@ fn run(flags: Flags) -> Result<()> {
 }
 
 fn bench_command(flags: Flags) -> Result<()> {
-    flags.check_known(&["--wasm", "--lines", "--seed", "--corpus", "--log", "--fuel-only"])?;
+    flags.check_known(&[
+        "--wasm",
+        "--lines",
+        "--seed",
+        "--corpus",
+        "--log",
+        "--fuel-only",
+    ])?;
     let wasm_path = flags
         .value("--wasm")
         .map(PathBuf::from)

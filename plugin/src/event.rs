@@ -191,7 +191,9 @@ pub fn write_group(
             Some((escaped, len)) => {
                 out.push('"');
                 write_escaped(out, &content[..content.len() - len]);
-                out.extend_from_within(escaped);
+                // (`String::extend_from_within` is newer than the crate's minimum Rust.)
+                let tail = out[escaped].to_owned();
+                out.push_str(&tail);
                 out.push('"');
             }
             None => write_str(out, content),

@@ -1,7 +1,8 @@
 //! CALI's Fluent Bit filter, as plain Rust: header parsing, multi-line stack-trace
 //! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
-//! knows about Fluent Bit's `wasm` filter and holds all of the `unsafe`.
+//! knows about Fluent Bit's `wasm` filter, and it and `allocator` hold all of the `unsafe`.
 
+pub mod allocator;
 pub mod bytes;
 pub mod event;
 pub mod exception;
@@ -18,6 +19,10 @@ pub mod timestamp;
 
 #[cfg(target_arch = "wasm32")]
 mod ffi;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();
 
 pub use filter::Filter;
 pub use settings::Settings;
