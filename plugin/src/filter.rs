@@ -184,13 +184,13 @@ impl Filter {
             }
         };
         remember_values(&mut self.known_values, &members);
-        if members.iter().any(|m| m.key == TICK_KEY) {
+        if members.iter().any(|m| same_key(&m.key, TICK_KEY)) {
             self.tick(text, &members, now_ms);
             return None;
         }
         let line = members
             .iter()
-            .find(|m| m.key == self.settings.log_key.as_str())
+            .find(|m| same_key(&m.key, &self.settings.log_key))
             .and_then(json::member_string);
         let Some(line) = line else {
             return Some(text);
@@ -198,7 +198,7 @@ impl Filter {
         let line = line.strip_suffix('\n').unwrap_or(&line);
         let stream = members
             .iter()
-            .find(|m| m.key == self.settings.stream_key.as_str())
+            .find(|m| same_key(&m.key, &self.settings.stream_key))
             .and_then(json::member_string)
             .unwrap_or_default();
         let passthrough = self.passthrough(&members);
@@ -223,7 +223,7 @@ impl Filter {
     /// previous record when identical (consecutive lines of one container usually are).
     fn passthrough(&mut self, members: &[Member<'_>]) -> Rc<Passthrough> {
         let log_key = self.settings.log_key.as_str();
-        let others = members.iter().filter(|m| m.key != log_key);
+        let others = members.iter().filter(|m| !same_key(&m.key, log_key));
         self.scratch.clear();
         for m in others.clone() {
             json::write_str(&mut self.scratch, &m.key);
@@ -338,6 +338,11 @@ const MAX_KNOWN: usize = 8;
 
 /// Distinct sets of record members kept prepared (about one per container).
 const MAX_PASSTHROUGHS: usize = 8;
+
+/// `key == name` without a `memcmp` call (a byte loop in WebAssembly) for keys this short.
+fn same_key(key: &str, name: &str) -> bool {
+    json::same_bytes(key.as_bytes(), name.as_bytes())
+}
 
 fn remember_values(known: &mut Vec<String>, members: &[Member<'_>]) {
     for m in members {

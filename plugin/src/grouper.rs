@@ -461,9 +461,7 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
         return cont(phase, Some(lang), true);
     }
 
-    let header = ctx
-        .header
-        .starts_event(std::str::from_utf8(b).unwrap_or(""));
+    let header = ctx.header.starts_event(line);
     if header || (ind == 0 && (level_word_prefix(r) || aspnet_header(r))) {
         return Decision::Break {
             header: Some(header),

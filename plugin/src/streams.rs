@@ -39,6 +39,9 @@ pub struct StreamTable {
     slots: Vec<(Vec<u8>, StreamSlot)>,
     held_bytes: usize,
     key_buf: Vec<u8>,
+    /// The slot of the previous line: consecutive lines mostly share a stream, and a
+    /// compare is cheaper than hashing the key again.
+    last: Option<usize>,
 }
 
 impl StreamTable {
@@ -75,8 +78,11 @@ impl StreamTable {
         self.key_buf.extend_from_slice(tag.as_bytes());
         self.key_buf.push(0);
         self.key_buf.extend_from_slice(stream.as_bytes());
-        let idx = match self.index.get(self.key_buf.as_slice()) {
-            Some(&i) => i,
+        let same_as_last = self
+            .last
+            .filter(|&i| crate::json::same_bytes(&self.slots[i].0, &self.key_buf));
+        let idx = match same_as_last.or_else(|| self.index.get(self.key_buf.as_slice()).copied()) {
+            Some(i) => i,
             None => {
                 while self.slots.len() >= max_streams.max(1) {
                     self.release_lru(done);
@@ -99,6 +105,7 @@ impl StreamTable {
         slot.last_seen_ms = now_ms;
         drain(slot, done);
         self.rebalance(idx);
+        self.last = Some(idx);
         if slot_is_empty(&self.slots[idx].1) {
             self.remove(idx);
         }
@@ -162,6 +169,8 @@ impl StreamTable {
     }
 
     fn remove(&mut self, i: usize) {
+        // Indices move: the next line looks its stream up again.
+        self.last = None;
         let (key, slot) = self.slots.swap_remove(i);
         self.held_bytes -= slot.held;
         self.index.remove(&key);
