@@ -112,30 +112,36 @@ pub fn rsplit_once_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> 
 /// a `memcmp` call, which WebAssembly runs byte by byte; a `match` on packed words is a
 /// few integer compares. Literals are packed at compile time with `packed_consts!`.
 pub const fn packed(b: &[u8]) -> u128 {
-    if b.len() > 15 {
-        return u128::MAX;
-    }
-    let mut w = (b.len() as u128) << 120;
-    let mut i = 0;
-    while i < b.len() {
-        w |= (b[i] as u128) << (8 * i);
-        i += 1;
-    }
-    w
+    pack(b, false)
 }
 
 /// `packed` of the ASCII-lowercased bytes.
 pub const fn packed_lower(b: &[u8]) -> u128 {
+    pack(b, true)
+}
+
+/// Two 64-bit halves, joined once: shifting a `u128` by a variable amount is a call to a
+/// runtime helper in WebAssembly, once per byte.
+const fn pack(b: &[u8], lower: bool) -> u128 {
     if b.len() > 15 {
         return u128::MAX;
     }
-    let mut w = (b.len() as u128) << 120;
+    let (mut lo, mut hi) = (0u64, (b.len() as u64) << 56);
     let mut i = 0;
     while i < b.len() {
-        w |= (b[i].to_ascii_lowercase() as u128) << (8 * i);
+        let c = if lower {
+            b[i].to_ascii_lowercase()
+        } else {
+            b[i]
+        } as u64;
+        if i < 8 {
+            lo |= c << (8 * i);
+        } else {
+            hi |= c << (8 * (i - 8));
+        }
         i += 1;
     }
-    w
+    ((hi as u128) << 64) | lo as u128
 }
 
 /// Declares `const NAME: u128 = packed(b"literal");` for each pair, to use as `match` arms.
