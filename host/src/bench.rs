@@ -447,22 +447,34 @@ pub fn run_native(records: &[Record]) -> BenchResult {
     }
 }
 
+/// Where the bench's lines came from.
+pub enum Source<'a> {
+    Generated { seed: u64, traces: usize },
+    Log(&'a str),
+}
+
 /// The markdown report: one row per engine, the module size and Fluent Bit's reference.
 pub fn report(
     results: &[BenchResult],
     wasm_size: usize,
     lines: usize,
-    seed: u64,
-    traces: usize,
+    input: Source<'_>,
     baseline_rss_kib: Option<u64>,
 ) -> String {
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     let mut out = String::new();
-    out.push_str(&format!(
-        "{lines} lines (seed {seed}, {traces} corpus traces spliced at {:.1}% of lines, 8 interleaved streams), {:.1} MiB of record JSON\n\n",
-        TRACE_SHARE * 100.0,
-        results.first().map_or(0.0, |r| r.bytes as f64 / (1024.0 * 1024.0))
-    ));
+    let json_mib = results
+        .first()
+        .map_or(0.0, |r| r.bytes as f64 / (1024.0 * 1024.0));
+    out.push_str(&match input {
+        Source::Generated { seed, traces } => format!(
+            "{lines} lines (seed {seed}, {traces} corpus traces spliced at {:.1}% of lines, 8 interleaved streams), {json_mib:.1} MiB of record JSON\n\n",
+            TRACE_SHARE * 100.0,
+        ),
+        Source::Log(path) => {
+            format!("{lines} lines of {path} (one stream), {json_mib:.1} MiB of record JSON\n\n")
+        }
+    });
     out.push_str(
         "| engine | lines/s | MiB/s | µs/line | CPU s | wall s | events out | peak RSS | linear memory |\n",
     );
