@@ -123,7 +123,7 @@ pub fn string_value(raw: &str) -> Option<Cow<'_, str>> {
 /// of every record is read this way (one pass over it fewer).
 pub fn member_string<'a>(member: &Member<'a>) -> Option<Cow<'a, str>> {
     let body = member.value.strip_prefix('"')?.strip_suffix('"')?;
-    if body.as_bytes().contains(&b'\\') {
+    if crate::bytes::find(body.as_bytes(), 0, b'\\') < body.len() {
         unescape(body).map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(body))
@@ -280,10 +280,11 @@ fn unescape(body: &str) -> Option<String> {
     let mut out = String::with_capacity(body.len());
     let mut i = 0;
     let mut run_start = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'\\' {
-            i += 1;
-            continue;
+    loop {
+        // Plain text up to the next escape, eight bytes per step.
+        i = crate::bytes::find(bytes, i, b'\\');
+        if i >= bytes.len() {
+            break;
         }
         out.push_str(&body[run_start..i]);
         let esc = *bytes.get(i + 1)?;
