@@ -143,6 +143,14 @@ fn random_get(mut caller: Caller<'_, HostState>, buf: i32, len: i32) -> i32 {
     errno(write_bytes(&mut caller, buf, &bytes))
 }
 
+/// `environ_sizes_get` / `args_sizes_get` of an empty list: no entries, no bytes.
+fn empty_list_sizes(mut caller: Caller<'_, HostState>, count: i32, size: i32) -> i32 {
+    errno(
+        write_bytes(&mut caller, count, &0u32.to_le_bytes())
+            .and_then(|()| write_bytes(&mut caller, size, &0u32.to_le_bytes())),
+    )
+}
+
 /// Defines every function the module imports: the WASI subset above, and a NOSYS stub for
 /// the rest (any module name).
 pub fn define_imports(linker: &mut Linker<HostState>, module: &Module) -> Result<(), Error> {
@@ -150,31 +158,14 @@ pub fn define_imports(linker: &mut Linker<HostState>, module: &Module) -> Result
     linker.func_wrap(w, "fd_write", fd_write)?;
     linker.func_wrap(w, "clock_time_get", clock_time_get)?;
     linker.func_wrap(w, "random_get", random_get)?;
-    linker.func_wrap(
-        w,
-        "environ_sizes_get",
-        |mut caller: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-            errno(
-                write_bytes(&mut caller, count, &0u32.to_le_bytes())
-                    .and_then(|()| write_bytes(&mut caller, size, &0u32.to_le_bytes())),
-            )
-        },
-    )?;
+    // Fluent Bit passes no environment and no arguments: both lists are empty.
+    linker.func_wrap(w, "environ_sizes_get", empty_list_sizes)?;
     linker.func_wrap(
         w,
         "environ_get",
         |_: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { ERRNO_SUCCESS },
     )?;
-    linker.func_wrap(
-        w,
-        "args_sizes_get",
-        |mut caller: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-            errno(
-                write_bytes(&mut caller, count, &0u32.to_le_bytes())
-                    .and_then(|()| write_bytes(&mut caller, size, &0u32.to_le_bytes())),
-            )
-        },
-    )?;
+    linker.func_wrap(w, "args_sizes_get", empty_list_sizes)?;
     linker.func_wrap(
         w,
         "args_get",

@@ -36,6 +36,26 @@ struct Logical {
     lines: Vec<usize>,
 }
 
+/// Line `i` (0-based) passed as it is: not in the framing.
+fn unframed(i: usize, line: &str) -> Logical {
+    Logical {
+        stream: "raw".into(),
+        text: line.to_string(),
+        lines: vec![i + 1],
+    }
+}
+
+/// The partial logical line of `stream`, started when there is none.
+fn pending<'a>(partial: &'a mut BTreeMap<String, Logical>, stream: &str) -> &'a mut Logical {
+    partial
+        .entry(stream.to_string())
+        .or_insert_with(|| Logical {
+            stream: stream.to_string(),
+            text: String::new(),
+            lines: Vec::new(),
+        })
+}
+
 /// `TIME STREAM P|F text`: `P` partials of one stream join with no separator until `F`.
 fn deframe_cri(raw: &[&str]) -> Vec<Logical> {
     let mut out = Vec::new();
@@ -45,20 +65,10 @@ fn deframe_cri(raw: &[&str]) -> Vec<Logical> {
         let (_time, stream, flag) = (parts.next(), parts.next(), parts.next());
         let text = parts.next().unwrap_or("");
         let (Some(stream), Some(flag)) = (stream, flag) else {
-            out.push(Logical {
-                stream: "raw".into(),
-                text: line.to_string(),
-                lines: vec![i + 1],
-            });
+            out.push(unframed(i, line));
             continue;
         };
-        let entry = partial
-            .entry(stream.to_string())
-            .or_insert_with(|| Logical {
-                stream: stream.to_string(),
-                text: String::new(),
-                lines: Vec::new(),
-            });
+        let entry = pending(&mut partial, stream);
         entry.text.push_str(text);
         entry.lines.push(i + 1);
         if flag == "F" {
@@ -84,20 +94,10 @@ fn deframe_docker(raw: &[&str]) -> Vec<Logical> {
             .and_then(|v| Some((v.get("log")?.as_str()?, v.get("stream")?.as_str()?)));
         let Some((log, stream)) = log else {
             out.extend(std::mem::take(&mut partial).into_values());
-            out.push(Logical {
-                stream: "raw".into(),
-                text: line.to_string(),
-                lines: vec![i + 1],
-            });
+            out.push(unframed(i, line));
             continue;
         };
-        let entry = partial
-            .entry(stream.to_string())
-            .or_insert_with(|| Logical {
-                stream: stream.to_string(),
-                text: String::new(),
-                lines: Vec::new(),
-            });
+        let entry = pending(&mut partial, stream);
         entry.lines.push(i + 1);
         match log.strip_suffix('\n') {
             Some(complete) => {
