@@ -371,11 +371,7 @@ fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -
 }
 
 fn token_end(b: &[u8], pos: usize) -> usize {
-    let mut e = pos;
-    while e < b.len() && !matches!(b[e], b' ' | b'\t') {
-        e += 1;
-    }
-    e
+    crate::bytes::find2(b, pos, b' ', b'\t')
 }
 
 fn is_separator(tok: &[u8]) -> bool {
@@ -449,16 +445,20 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
                 continue;
             }
         }
-        let next = skip_spaces(b, end);
-        let next_end = token_end(b, next);
-        let next_tok = &b[next..next_end];
+        // The next token, read only by the checks that need it.
+        let next_token = || {
+            let next = skip_spaces(b, end);
+            (next, token_end(b, next))
+        };
         // Spring's pid and OpenStack's pid before the level (MySQL's thread id before
         // `[ERROR]`); nginx `7#7:`; `*1`; Airflow's source location `{models.py:12}`.
-        if tok.iter().all(u8::is_ascii_digit)
-            && (next_tok == b"---"
+        if tok.iter().all(u8::is_ascii_digit) && {
+            let (next, next_end) = next_token();
+            let next_tok = &b[next..next_end];
+            next_tok == b"---"
                 || Level::in_text(&line[next..next_end], false).is_some()
-                || bracketed_level(next_tok))
-        {
+                || bracketed_level(next_tok)
+        } {
             p = end;
             continue;
         }
@@ -482,7 +482,10 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
                 h.logger = Some(Cow::Borrowed(bare));
                 return end;
             }
-            if !colon && is_separator(next_tok) {
+            if !colon && {
+                let (next, next_end) = next_token();
+                is_separator(&b[next..next_end])
+            } {
                 h.logger = Some(Cow::Borrowed(word));
                 p = end;
                 continue;
