@@ -463,20 +463,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_event_that_escapes_too_large_is_cut_to_fit_and_marked() {
-        // 300 KB of control characters escape to 6 bytes each: 1.8 MB of JSON.
-        let g = group("\u{1}".repeat(300_000));
+    fn event_of(g: &Group<LineMeta>) -> String {
         let mut out = String::new();
         let settings = Settings::default();
         write_group(
             &mut out,
             "kube.x",
             "stdout",
-            &g,
+            g,
             &settings,
             &settings.header_parser(),
         );
+        out
+    }
+
+    #[test]
+    fn an_event_that_escapes_too_large_is_cut_to_fit_and_marked() {
+        // 300 KB of control characters escape to 6 bytes each: 1.8 MB of JSON.
+        let out = event_of(&group("\u{1}".repeat(300_000)));
         assert!(out.len() <= MAX_RECORD_BYTES, "{} bytes", out.len());
         let members = json::parse_object(&out).expect("valid JSON");
         let get = |k: &str| {
@@ -493,18 +497,29 @@ mod tests {
 
     #[test]
     fn ordinary_events_are_not_touched_by_the_size_bound() {
-        let g = group("2026-11-20 10:00:00 INFO fine".to_string());
-        let mut out = String::new();
-        let settings = Settings::default();
-        write_group(
-            &mut out,
-            "kube.x",
-            "stdout",
-            &g,
-            &settings,
-            &settings.header_parser(),
-        );
+        let out = event_of(&group("2026-11-20 10:00:00 INFO fine".to_string()));
         assert!(!out.contains("fault"));
         assert!(out.contains("\"truncated\":false"));
+    }
+
+    #[test]
+    fn log_content_holds_every_line_when_it_reuses_the_escaped_stack_trace() {
+        // Tabs, quotes, backslashes and non-ASCII text on both sides of where the trace
+        // starts: log_content is written from the escaped stack trace.
+        let text = "2026-11-20 10:00:00 ERROR [main] c.a.Pay : charge \"42\" failed ü\n\
+            java.lang.IllegalStateException: bad \\ path \"x\"\n\
+            \tat com.acme.Pay.charge(Pay.java:42)\n\
+            \tat com.acme.Main.main(Main.java:7)";
+        let mut g = group(text.to_string());
+        g.kind = GroupKind::Trace(crate::language::Language::Java);
+        let out = event_of(&g);
+        let event: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(event["log_content"], text);
+        let stack = event["stack_trace"].as_str().expect("a stack trace");
+        assert!(
+            stack.starts_with("java.lang.IllegalStateException"),
+            "{stack}"
+        );
+        assert!(text.ends_with(stack));
     }
 }
