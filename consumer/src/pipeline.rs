@@ -136,10 +136,10 @@ impl Pipeline {
         }
         let (fresh, remembered_dups) = {
             let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            let (dups, fresh): (Vec<Event>, Vec<Event>) = events
-                .into_iter()
-                .partition(|e| recent.contains(&e.event_id, now));
-            (fresh, dups.len() as u64)
+            let before = events.len();
+            events.retain(|e| !recent.contains(&e.event_id, now));
+            let dups = (before - events.len()) as u64;
+            (events, dups)
         };
         let recorded = if fresh.is_empty() {
             Default::default()
