@@ -1,6 +1,7 @@
 //! The embedded state store: one SQLite file (WAL) that several `cali` processes on one
 //! machine may share. Every multi-step change is one `BEGIN IMMEDIATE` transaction, which
-//! is what makes an alert claim exclusive between processes.
+//! is what makes an alert claim exclusive between processes. Incidents this process wrote
+//! last are kept in memory and reused while no other connection has written the file.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +18,36 @@ use crate::incident::{FoldRules, Folded, Incident};
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Locked only while `conn` is held.
+    cache: Mutex<IncidentCache>,
+}
+
+/// The incidents as this connection last committed them. Reading an incident back means
+/// parsing its JSON body (sample event included) once per fingerprint per batch; while
+/// `PRAGMA data_version` is unchanged no other connection has committed, so the copies
+/// here are exactly what the file holds.
+/// More fingerprints than this in the cache and it starts over (bounds its memory).
+const CACHED_INCIDENTS: usize = 4_096;
+
+#[derive(Default)]
+struct IncidentCache {
+    data_version: Option<i64>,
+    incidents: HashMap<String, Incident>,
+}
+
+impl IncidentCache {
+    /// Forgets everything if another connection committed since the last look. Call inside
+    /// a write transaction, so nobody else can commit until it ends.
+    fn sync(&mut self, conn: &Connection) -> Result<(), StateError> {
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if self.data_version != Some(version) {
+            self.incidents.clear();
+            self.data_version = Some(version);
+        }
+        Ok(())
+    }
 }
 
 const SCHEMA: &str = "
@@ -55,6 +86,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            cache: Mutex::new(IncidentCache::default()),
         })
     }
 
@@ -64,13 +96,14 @@ impl SqliteStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, IncidentCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn load(conn: &Connection, fingerprint: &str) -> Result<Option<Incident>, StateError> {
         let body: Option<String> = conn
-            .query_row(
-                "SELECT body FROM incidents WHERE fingerprint = ?1",
-                [fingerprint],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT body FROM incidents WHERE fingerprint = ?1")?
+            .query_row([fingerprint], |r| r.get(0))
             .optional()?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
@@ -116,6 +149,8 @@ impl StateStore for SqliteStore {
     ) -> Result<Recorded, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut cache = self.cache();
+        cache.sync(&tx)?;
         let mut recorded = Recorded::default();
         let mut touched: HashMap<&str, Incident> = HashMap::new();
         {
@@ -134,7 +169,13 @@ impl StateStore for SqliteStore {
                 recorded.new += 1;
                 let fp = event.fingerprint.as_str();
                 if !touched.contains_key(fp) {
-                    match Self::load(&tx, fp)? {
+                    // Taken out of the cache: it goes back only once the batch is committed.
+                    let cached = cache.incidents.remove(fp);
+                    let stored = match cached {
+                        Some(incident) => Some(incident),
+                        None => Self::load(&tx, fp)?,
+                    };
+                    match stored {
                         Some(stored) => {
                             touched.insert(fp, stored);
                         }
@@ -159,6 +200,12 @@ impl StateStore for SqliteStore {
             Self::store(&tx, incident)?;
         }
         tx.commit()?;
+        if cache.incidents.len() + touched.len() > CACHED_INCIDENTS {
+            cache.incidents.clear();
+        }
+        for (fp, incident) in touched {
+            cache.incidents.insert(fp.to_string(), incident);
+        }
         Ok(recorded)
     }
 
@@ -177,6 +224,8 @@ impl StateStore for SqliteStore {
     async fn claim_alert(&self, claim: &AlertClaim) -> Result<bool, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // This connection's own writes leave data_version as it is: drop the copy here.
+        self.cache().incidents.remove(&claim.fingerprint);
         let Some(mut incident) = Self::load(&tx, &claim.fingerprint)? else {
             return Ok(false);
         };
@@ -390,6 +439,35 @@ mod tests {
             (7, 3),
             "only the 3 newest ids are remembered"
         );
+    }
+
+    #[tokio::test]
+    async fn incidents_written_by_another_connection_are_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cali.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        let fp = "00000000000000aa";
+        a.record_events(&[ev(1, fp, "p1")], 1_000, &DEDUPE, &FOLD)
+            .await
+            .unwrap();
+        b.record_events(&[ev(2, fp, "p2")], 1_001, &DEDUPE, &FOLD)
+            .await
+            .unwrap();
+        a.record_events(&[ev(3, fp, "p3")], 1_002, &DEDUPE, &FOLD)
+            .await
+            .unwrap();
+        let incidents = b.incidents().await.unwrap();
+        assert_eq!(incidents[0].count, 3, "a folded into what b wrote");
+        assert_eq!(incidents[0].pods, ["p1", "p2", "p3"]);
+        // A claim through a's own connection is seen by a's next batch too.
+        assert!(a.claim_alert(&claim(fp, 1_000, 0, "m1")).await.unwrap());
+        let r = a
+            .record_events(&[ev(4, fp, "p1")], 1_003, &DEDUPE, &FOLD)
+            .await
+            .unwrap();
+        assert_eq!(r.folded_after_alert, 1);
+        assert_eq!(a.incidents().await.unwrap()[0].alert.sent, 1);
     }
 
     fn claim(fp: &str, opened_ms: i64, expected_sent: u32, id: &str) -> AlertClaim {
