@@ -127,11 +127,11 @@ pub struct Kubernetes {
 impl Kubernetes {
     /// The deployed version: the `app.kubernetes.io/version` or `version` label, else the
     /// container image's tag.
-    pub fn version(&self) -> Option<String> {
+    pub fn version(&self) -> Option<&str> {
         for key in ["app.kubernetes.io/version", "version"] {
             if let Some(serde_json::Value::String(v)) = self.labels.get(key) {
                 if !v.is_empty() {
-                    return Some(v.clone());
+                    return Some(v);
                 }
             }
         }
@@ -139,7 +139,7 @@ impl Kubernetes {
         let image = image.split('@').next().unwrap_or(image);
         // The tag follows the last ':' after the last '/', so registry ports are not tags.
         let name = image.rsplit('/').next().unwrap_or(image);
-        name.rsplit_once(':').map(|(_, tag)| tag.to_string())
+        name.rsplit_once(':').map(|(_, tag)| tag)
     }
 }
 
@@ -191,7 +191,7 @@ impl Event {
         self.kubernetes.as_ref()?.pod_name.as_deref()
     }
 
-    pub fn version(&self) -> Option<String> {
+    pub fn version(&self) -> Option<&str> {
         self.kubernetes.as_ref()?.version()
     }
 }
@@ -219,15 +219,15 @@ mod tests {
                 &[("app.kubernetes.io/version", "2.0")]
             )
             .version(),
-            Some("2.0".into())
+            Some("2.0")
         );
         assert_eq!(
             k8s("reg:5000/shop/cart:1.2.3", &[("version", "v7")]).version(),
-            Some("v7".into())
+            Some("v7")
         );
         assert_eq!(
             k8s("reg:5000/shop/cart:1.2.3", &[]).version(),
-            Some("1.2.3".into())
+            Some("1.2.3")
         );
         assert_eq!(k8s("reg:5000/shop/cart", &[]).version(), None);
     }

@@ -114,8 +114,8 @@ impl Incident {
             }
         }
         if let Some(version) = event.version() {
-            if self.versions.len() < rules.max_pods && !self.versions.contains(&version) {
-                self.versions.push(version);
+            if self.versions.len() < rules.max_pods && !self.versions.iter().any(|v| v == version) {
+                self.versions.push(version.to_string());
             }
         }
     }
