@@ -99,7 +99,13 @@ pub fn decode_record(data: &[u8], max_bytes: usize) -> Decoded {
     } else {
         data
     };
-    for line in body.split(|b| *b == b'\n') {
+    // memchr finds the newlines many bytes at a time; a byte-wise split of every 1 KB
+    // line showed in the profile of `cali bench`.
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for end in ends {
+        let line = &body[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
