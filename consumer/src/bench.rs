@@ -1,4 +1,4 @@
-//! `cali bench`: replays an NDJSON file of 1 KB events (several fingerprints, some
+//! `cali bench`: replays an NDJSON file of ~1 KB events (several fingerprints, some
 //! duplicates) through the service's own pipeline — decode, validation, dedupe and
 //! incident grouping on an embedded SQLite state file — and reports events per second per
 //! core (events over CPU seconds) and peak memory (VmHWM).
@@ -32,7 +32,8 @@ pub struct BenchArgs {
     /// Every n-th event repeats the one before it (a duplicate delivery); 0 = none.
     #[arg(long, default_value_t = 10)]
     pub duplicate_every: u64,
-    /// Size of each event's JSON line, bytes.
+    /// Least size of each event's JSON line, bytes: shorter events are padded (the
+    /// generated sample event is 1,176 bytes unpadded).
     #[arg(long, default_value_t = 1024)]
     pub event_bytes: usize,
     /// Replay this NDJSON file instead of generating one.
@@ -40,7 +41,7 @@ pub struct BenchArgs {
     pub file: Option<PathBuf>,
 }
 
-/// Writes the bench input: `events` lines of about `event_bytes` bytes each.
+/// Writes the bench input: `events` lines of at least `event_bytes` bytes each.
 pub fn generate(path: &Path, args: &BenchArgs) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let base = event(&Spec::default()).len();
