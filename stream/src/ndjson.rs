@@ -129,18 +129,21 @@ impl NdjsonSource {
     /// or is blank.
     fn take_line(&mut self) -> Option<SourceRecord> {
         self.lines_read += 1;
-        let mut line = std::mem::take(&mut self.partial);
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
+        let mut end = self.partial.len();
+        while end > 0 && matches!(self.partial[end - 1], b'\n' | b'\r') {
+            end -= 1;
         }
-        if self.lines_read <= self.skip_through || line.iter().all(u8::is_ascii_whitespace) {
-            return None;
-        }
+        let line = &self.partial[..end];
+        let skip = self.lines_read <= self.skip_through || line.iter().all(u8::is_ascii_whitespace);
+        // The record gets a copy of exactly its bytes; `partial` keeps its capacity for the
+        // next line instead of growing again from nothing.
+        let data = (!skip).then(|| Bytes::copy_from_slice(line));
+        self.partial.clear();
         Some(SourceRecord {
             shard_id: self.shard_id.clone(),
             sequence_number: self.lines_read.to_string(),
             partition_key: String::new(),
-            data: Bytes::from(line),
+            data: data?,
             arrival: None,
         })
     }
