@@ -331,6 +331,30 @@ where
     }
 }
 
+/// Waits until each fingerprint's incident holds `per_fingerprint` events and each has had
+/// its Slack message.
+async fn wait_for_incidents_and_alerts(
+    replicas: &mut [&mut Replica],
+    aws: &Aws,
+    names: &Names,
+    slack: &SlackServer,
+    fps: &[String],
+    per_fingerprint: u64,
+) {
+    let want: BTreeMap<String, u64> = fps.iter().map(|f| (f.clone(), per_fingerprint)).collect();
+    wait_until("every event in an incident", replicas, || async {
+        aws.incident_counts(names).await == want
+    })
+    .await;
+    wait_until("one alert per fingerprint", replicas, || async {
+        slack_fingerprints(slack)
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            == fps.iter().cloned().collect()
+    })
+    .await;
+}
+
 /// Good events: `per_fingerprint` distinct events for each fingerprint, from several pods.
 fn good_events(fingerprints: &[String], per_fingerprint: u64, first_id: u64) -> Vec<String> {
     let mut out = Vec::new();
@@ -459,24 +483,7 @@ async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() 
     let mut a = Replica::start("replica-a", &names, &moto, &slack, dir.path(), &[]);
     let mut b = Replica::start("replica-b", &names, &moto, &slack, dir.path(), &[]);
 
-    let want: BTreeMap<String, u64> = fps.iter().map(|f| (f.clone(), 15)).collect();
-    wait_until(
-        "every event in an incident",
-        &mut [&mut a, &mut b],
-        || async { aws.incident_counts(&names).await == want },
-    )
-    .await;
-    wait_until(
-        "one alert per fingerprint",
-        &mut [&mut a, &mut b],
-        || async {
-            slack_fingerprints(&slack)
-                .into_iter()
-                .collect::<BTreeSet<_>>()
-                == fps.iter().cloned().collect()
-        },
-    )
-    .await;
+    wait_for_incidents_and_alerts(&mut [&mut a, &mut b], &aws, &names, &slack, &fps, 15).await;
     // Both replicas keep evaluating the same incidents for a while: a second claim for any
     // fingerprint would show up as a second message.
     tokio::time::sleep(GROUP_WAIT * 2).await;
@@ -580,18 +587,7 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
         },
     )
     .await;
-    let want: BTreeMap<String, u64> = fps.iter().map(|f| (f.clone(), 20)).collect();
-    wait_until("every event in an incident", &mut [&mut a], || async {
-        aws.incident_counts(&names).await == want
-    })
-    .await;
-    wait_until("one alert per fingerprint", &mut [&mut a], || async {
-        slack_fingerprints(&slack)
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            == fps.iter().cloned().collect()
-    })
-    .await;
+    wait_for_incidents_and_alerts(&mut [&mut a], &aws, &names, &slack, &fps, 20).await;
     tokio::time::sleep(GROUP_WAIT * 2).await;
     let counts = a.stop().await;
 
@@ -788,24 +784,7 @@ async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
         },
     )
     .await;
-    let want: BTreeMap<String, u64> = fps.iter().map(|f| (f.clone(), 10)).collect();
-    wait_until(
-        "every event in an incident",
-        &mut [&mut a, &mut b],
-        || async { aws.incident_counts(&names).await == want },
-    )
-    .await;
-    wait_until(
-        "one alert per fingerprint",
-        &mut [&mut a, &mut b],
-        || async {
-            slack_fingerprints(&slack)
-                .into_iter()
-                .collect::<BTreeSet<_>>()
-                == fps.iter().cloned().collect()
-        },
-    )
-    .await;
+    wait_for_incidents_and_alerts(&mut [&mut a, &mut b], &aws, &names, &slack, &fps, 10).await;
     let child_lease = leases
         .leases()
         .await
