@@ -11,7 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cali::samples::{self, Spec};
-use cali_stream::lease::DynamoLeaseStore;
 use cali_stream::testing;
 use cali_stream::LeaseStore;
 use common::{Answer, SlackServer};
@@ -30,11 +29,7 @@ struct Names {
 
 impl Names {
     fn new(test: &str) -> Self {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        let base = format!("e2e-{test}-{}-{millis}", std::process::id());
+        let base = testing::unique_name(&format!("e2e-{test}"));
         Names {
             stream: format!("{base}-events"),
             prefix: base.clone(),
@@ -452,7 +447,7 @@ fn fingerprints(n: u64, base: u64) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() {
-    let Some(moto) = common::moto_url() else {
+    let Some(moto) = testing::moto_url() else {
         return;
     };
     let names = Names::new("pair");
@@ -512,7 +507,7 @@ async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
-    let Some(moto) = common::moto_url() else {
+    let Some(moto) = testing::moto_url() else {
         return;
     };
     let names = Names::new("kill");
@@ -532,7 +527,7 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
 
     let mut a = Replica::start("replica-a", &names, &moto, &slack, dir.path(), &[]);
     let mut b = Replica::start("replica-b", &names, &moto, &slack, dir.path(), &[]);
-    let leases = DynamoLeaseStore::new(aws.dynamo.clone(), &names.lease_table(), &names.stream);
+    let leases = testing::dynamo_lease_store(&moto, &names.lease_table(), &names.stream);
     let owners = || async {
         leases
             .leases()
@@ -604,7 +599,7 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_land_in_the_s3_dead_letter_bucket_with_their_reason() {
-    let Some(moto) = common::moto_url() else {
+    let Some(moto) = testing::moto_url() else {
         return;
     };
     let names = Names::new("bad");
@@ -708,7 +703,7 @@ async fn bad_records_land_in_the_s3_dead_letter_bucket_with_their_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
-    let Some(moto) = common::moto_url() else {
+    let Some(moto) = testing::moto_url() else {
         return;
     };
     let names = Names::new("merge");
@@ -728,7 +723,7 @@ async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
 
     let mut a = Replica::start("replica-a", &names, &moto, &slack, dir.path(), &[]);
     let mut b = Replica::start("replica-b", &names, &moto, &slack, dir.path(), &[]);
-    let leases = DynamoLeaseStore::new(aws.dynamo.clone(), &names.lease_table(), &names.stream);
+    let leases = testing::dynamo_lease_store(&moto, &names.lease_table(), &names.stream);
     wait_until(
         "both parent shards leased",
         &mut [&mut a, &mut b],

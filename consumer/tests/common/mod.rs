@@ -148,20 +148,6 @@ pub fn cali_bin() -> &'static str {
     env!("CARGO_BIN_EXE_cali")
 }
 
-/// The moto server's URL, or `None` (test skipped) when services are not started.
-pub fn moto_url() -> Option<String> {
-    match std::env::var("CALI_TEST_MOTO_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CALI_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!("CALI_TEST_MOTO_URL is not set but CALI_REQUIRE_SERVICES=1");
-            }
-            eprintln!("skipped: start services with scripts/services start");
-            None
-        }
-    }
-}
-
 /// Environment for a `cali` process: everything local to `dir`, nothing inherited that
 /// could change its settings.
 pub fn base_env(cmd: &mut std::process::Command, dir: &std::path::Path) {
