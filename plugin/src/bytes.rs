@@ -107,51 +107,6 @@ pub fn rsplit_once_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> 
     Some((&s[..i], &s[i + pat.len()..]))
 }
 
-/// Up to 15 bytes packed into one integer, the length in the top byte (`u128::MAX` for
-/// anything longer). A `match` on `&str` compares each candidate of the right length with
-/// a `memcmp` call, which WebAssembly runs byte by byte; a `match` on packed words is a
-/// few integer compares. Literals are packed at compile time with `packed_consts!`.
-pub const fn packed(b: &[u8]) -> u128 {
-    pack(b, false)
-}
-
-/// `packed` of the ASCII-lowercased bytes.
-pub const fn packed_lower(b: &[u8]) -> u128 {
-    pack(b, true)
-}
-
-/// Two 64-bit halves, joined once: shifting a `u128` by a variable amount is a call to a
-/// runtime helper in WebAssembly, once per byte.
-const fn pack(b: &[u8], lower: bool) -> u128 {
-    if b.len() > 15 {
-        return u128::MAX;
-    }
-    let (mut lo, mut hi) = (0u64, (b.len() as u64) << 56);
-    let mut i = 0;
-    while i < b.len() {
-        let c = if lower {
-            b[i].to_ascii_lowercase()
-        } else {
-            b[i]
-        } as u64;
-        if i < 8 {
-            lo |= c << (8 * i);
-        } else {
-            hi |= c << (8 * (i - 8));
-        }
-        i += 1;
-    }
-    ((hi as u128) << 64) | lo as u128
-}
-
-/// Declares `const NAME: u128 = packed(b"literal");` for each pair, to use as `match` arms.
-macro_rules! packed_consts {
-    ($($name:ident = $lit:literal),* $(,)?) => {
-        $(const $name: u128 = $crate::bytes::packed($lit);)*
-    };
-}
-pub(crate) use packed_consts;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,31 +152,6 @@ mod tests {
                 assert_eq!(rsplit_once_str(t, p), t.rsplit_once(p));
             }
         }
-    }
-
-    #[test]
-    fn packed_words_are_equal_exactly_when_the_bytes_are() {
-        let words: [&[u8]; 9] = [
-            b"",
-            b"a",
-            b"a\0",
-            b"ab",
-            b"ba",
-            b"time",
-            b"timestamp",
-            b"0123456789abcde",
-            b"0123456789abcdef",
-        ];
-        for x in words {
-            for y in words {
-                if x.len() <= 15 && y.len() <= 15 {
-                    assert_eq!(packed(x) == packed(y), x == y, "{x:?} {y:?}");
-                }
-            }
-        }
-        assert_eq!(packed(b"0123456789abcdef"), u128::MAX);
-        assert_eq!(packed_lower(b"ERROR"), packed(b"error"));
-        assert_ne!(packed_lower(b"ERRORS"), packed(b"error"));
     }
 
     #[test]

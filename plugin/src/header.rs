@@ -75,62 +75,26 @@ impl Level {
     /// A level name, case-insensitively, and whether the name is also an ordinary English
     /// word (`alert`, `fine`, `trace`...) that only counts as a level in a strong position.
     fn from_name(word: &str) -> Option<(Level, bool)> {
-        crate::bytes::packed_consts!(
-            ERROR = b"error",
-            ERR = b"err",
-            E = b"e",
-            EROR = b"eror",
-            SEVERE = b"severe",
-            FAIL = b"fail",
-            FAILURE = b"failure",
-            WARN = b"warn",
-            WARNING = b"warning",
-            W = b"w",
-            WRN = b"wrn",
-            FATAL = b"fatal",
-            F = b"f",
-            FTL = b"ftl",
-            CRIT = b"crit",
-            EMERG = b"emerg",
-            CRITICAL = b"critical",
-            EMERGENCY = b"emergency",
-            ALERT = b"alert",
-            PANIC = b"panic",
-            DPANIC = b"dpanic",
-            INFO = b"info",
-            I = b"i",
-            INF = b"inf",
-            INFORMATION = b"information",
-            INFORMATIONAL = b"informational",
-            NOTICE = b"notice",
-            DEBUG = b"debug",
-            D = b"d",
-            DBG = b"dbg",
-            DBUG = b"dbug",
-            FINE = b"fine",
-            CONFIG = b"config",
-            TRACE = b"trace",
-            VERBOSE = b"verbose",
-            FINER = b"finer",
-            FINEST = b"finest",
-            T = b"t",
-            V = b"v",
-            TRC = b"trc",
-            TRCE = b"trce",
-            VRB = b"vrb",
-        );
-        Some(match crate::bytes::packed_lower(word.as_bytes()) {
-            ERROR | ERR | E | EROR => (Level::Error, false),
-            SEVERE | FAIL | FAILURE => (Level::Error, true),
-            WARN | WARNING | W | WRN => (Level::Warn, false),
-            FATAL | F | FTL | CRIT | EMERG => (Level::Fatal, false),
-            CRITICAL | EMERGENCY | ALERT | PANIC | DPANIC => (Level::Fatal, true),
-            INFO | I | INF => (Level::Info, false),
-            INFORMATION | INFORMATIONAL | NOTICE => (Level::Info, true),
-            DEBUG | D | DBG | DBUG => (Level::Debug, false),
-            FINE | CONFIG => (Level::Debug, true),
-            TRACE | VERBOSE | FINER | FINEST => (Level::Trace, true),
-            T | V | TRC | TRCE | VRB => (Level::Trace, false),
+        let bytes = word.as_bytes();
+        if bytes.is_empty() || bytes.len() > 13 {
+            return None;
+        }
+        let mut buf = [0u8; 13];
+        for (slot, b) in buf.iter_mut().zip(bytes) {
+            *slot = b.to_ascii_lowercase();
+        }
+        Some(match &buf[..bytes.len()] {
+            b"error" | b"err" | b"e" | b"eror" => (Level::Error, false),
+            b"severe" | b"fail" | b"failure" => (Level::Error, true),
+            b"warn" | b"warning" | b"w" | b"wrn" => (Level::Warn, false),
+            b"fatal" | b"f" | b"ftl" | b"crit" | b"emerg" => (Level::Fatal, false),
+            b"critical" | b"emergency" | b"alert" | b"panic" | b"dpanic" => (Level::Fatal, true),
+            b"info" | b"i" | b"inf" => (Level::Info, false),
+            b"information" | b"informational" | b"notice" => (Level::Info, true),
+            b"debug" | b"d" | b"dbg" | b"dbug" => (Level::Debug, false),
+            b"fine" | b"config" => (Level::Debug, true),
+            b"trace" | b"verbose" | b"finer" | b"finest" => (Level::Trace, true),
+            b"t" | b"v" | b"trc" | b"trce" | b"vrb" => (Level::Trace, false),
             _ => return None,
         })
     }
