@@ -5,13 +5,19 @@
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// High bit set in each byte of the result where `v` has a zero byte (possibly also in
-/// bytes above the first zero, so only "some byte is zero" is exact).
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGH
+/// Whether some byte of `v` is below `n` (`n` at most 128): the high bit of `x - n & !x`
+/// is set in some byte exactly then.
+pub(crate) fn has_below(v: u64, n: u8) -> bool {
+    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH != 0
 }
 
-fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+/// Whether some byte of `v` is `b`.
+pub(crate) fn has_byte(v: u64, b: u8) -> bool {
+    has_below(v ^ (ONES * u64::from(b)), 1)
+}
+
+/// The eight bytes at `i` as one little-endian word, if there are eight.
+pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
     let chunk = bytes.get(i..i + 8)?;
     let mut w = [0u8; 8];
     w.copy_from_slice(chunk);
@@ -22,7 +28,7 @@ fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
 pub fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> usize {
     let mut i = from;
     while let Some(v) = word_at(bytes, i) {
-        if zero_bytes(v ^ (ONES * u64::from(a))) | zero_bytes(v ^ (ONES * u64::from(b))) != 0 {
+        if has_byte(v, a) | has_byte(v, b) {
             break;
         }
         i += 8;
@@ -45,10 +51,8 @@ pub fn find(bytes: &[u8], from: usize, a: u8) -> usize {
 pub fn find_digit(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(v) = word_at(bytes, i) {
-        // Digits are the bytes below 10 once `'0'` is xored away; `x - 10 & !x` has the
-        // high bit set in some byte exactly when some byte of `x` is below 10.
-        let x = v ^ (ONES * u64::from(b'0'));
-        if x.wrapping_sub(ONES * 10) & !x & HIGH != 0 {
+        // Digits are the bytes below 10 once `'0'` is xored away.
+        if has_below(v ^ (ONES * u64::from(b'0')), 10) {
             break;
         }
         i += 8;

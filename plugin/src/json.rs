@@ -206,22 +206,12 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Bit's interpreter each step costs about what one byte of a byte loop does, and this scan
 /// runs over every byte of every line, read and written.
 pub(crate) fn plain_until(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    use crate::bytes::{has_below, has_byte, word_at};
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(w);
-        let quote = v ^ (ONES * u64::from(b'"'));
-        let backslash = v ^ (ONES * u64::from(b'\\'));
-        // Per byte, the high bit of `x - 1 & !x` is set exactly when some byte of `x` is
-        // zero, and of `v - 0x20 & !v` when some byte is below 0x20 (as a yes/no answer
-        // for the whole word; the byte loop below finds which one).
-        let special = (v.wrapping_sub(ONES * 0x20) & !v)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash);
-        if special & HIGH != 0 {
+    // A yes/no answer per word; the byte loop below finds which byte.
+    while let Some(v) = word_at(bytes, i) {
+        // `|`, not `||`: three word operations are cheaper than two more branches.
+        if has_below(v, 0x20) | has_byte(v, b'"') | has_byte(v, b'\\') {
             break;
         }
         i += 8;
