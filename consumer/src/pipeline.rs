@@ -349,26 +349,24 @@ impl Pipeline {
     /// skipped, new or a duplicate.
     pub fn log_reconciliation(&self) {
         let r = self.metrics.reconciliation();
+        // The same fields at either level.
+        macro_rules! books {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(
+                    payloads = r.payloads,
+                    decoded = r.decoded,
+                    dead_lettered = r.dead_lettered,
+                    not_alertable = r.not_alertable,
+                    new = r.new,
+                    duplicates = r.duplicates,
+                    $message
+                )
+            };
+        }
         if r.balanced() {
-            tracing::info!(
-                payloads = r.payloads,
-                decoded = r.decoded,
-                dead_lettered = r.dead_lettered,
-                not_alertable = r.not_alertable,
-                new = r.new,
-                duplicates = r.duplicates,
-                "counts reconcile"
-            );
+            books!(info, "counts reconcile");
         } else {
-            tracing::error!(
-                payloads = r.payloads,
-                decoded = r.decoded,
-                dead_lettered = r.dead_lettered,
-                not_alertable = r.not_alertable,
-                new = r.new,
-                duplicates = r.duplicates,
-                "counts do not reconcile"
-            );
+            books!(error, "counts do not reconcile");
         }
     }
 }

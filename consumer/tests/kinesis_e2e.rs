@@ -441,21 +441,48 @@ async fn last_sequence_number(
     last.expect("the merged shard holds the parents' records")
 }
 
+/// What every scenario starts from: moto's URL, fresh names, a working directory, the AWS
+/// clients and a 2-shard stream. `None` (test skipped) when services are not started.
+struct Scenario {
+    moto: String,
+    names: Names,
+    dir: tempfile::TempDir,
+    aws: Aws,
+}
+
+impl Scenario {
+    async fn start(test: &str) -> Option<Self> {
+        let moto = testing::moto_url()?;
+        let names = Names::new(test);
+        let dir = tempfile::tempdir().unwrap();
+        let aws = Aws::new(&moto, &names).await;
+        testing::create_stream(&moto, &names.stream, 2)
+            .await
+            .unwrap();
+        Some(Scenario {
+            moto,
+            names,
+            dir,
+            aws,
+        })
+    }
+}
+
 fn fingerprints(n: u64, base: u64) -> Vec<String> {
     (0..n).map(|i| samples::fingerprint(base + i)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() {
-    let Some(moto) = testing::moto_url() else {
+    let Some(Scenario {
+        moto,
+        names,
+        dir,
+        aws,
+    }) = Scenario::start("pair").await
+    else {
         return;
     };
-    let names = Names::new("pair");
-    let dir = tempfile::tempdir().unwrap();
-    let aws = Aws::new(&moto, &names).await;
-    testing::create_stream(&moto, &names.stream, 2)
-        .await
-        .unwrap();
     // Slack refuses the first attempts: the shared outbox retries them, still once each.
     let slack = SlackServer::start(vec![
         Answer::TooManyRequests {
@@ -507,15 +534,15 @@ async fn two_replicas_account_for_every_record_and_alert_once_per_fingerprint() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
-    let Some(moto) = testing::moto_url() else {
+    let Some(Scenario {
+        moto,
+        names,
+        dir,
+        aws,
+    }) = Scenario::start("kill").await
+    else {
         return;
     };
-    let names = Names::new("kill");
-    let dir = tempfile::tempdir().unwrap();
-    let aws = Aws::new(&moto, &names).await;
-    testing::create_stream(&moto, &names.stream, 2)
-        .await
-        .unwrap();
     let slack = SlackServer::start(Vec::new()).await;
     let fps = fingerprints(3, 0xb100);
 
@@ -599,15 +626,15 @@ async fn a_killed_replicas_shards_are_taken_over_without_loss_or_repeat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_land_in_the_s3_dead_letter_bucket_with_their_reason() {
-    let Some(moto) = testing::moto_url() else {
+    let Some(Scenario {
+        moto,
+        names,
+        dir,
+        aws,
+    }) = Scenario::start("bad").await
+    else {
         return;
     };
-    let names = Names::new("bad");
-    let dir = tempfile::tempdir().unwrap();
-    let aws = Aws::new(&moto, &names).await;
-    testing::create_stream(&moto, &names.stream, 2)
-        .await
-        .unwrap();
     let slack = SlackServer::start(Vec::new()).await;
     let fps = fingerprints(2, 0xc100);
     let good = good_events(&fps, 4, 3_000);
@@ -703,15 +730,15 @@ async fn bad_records_land_in_the_s3_dead_letter_bucket_with_their_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
-    let Some(moto) = testing::moto_url() else {
+    let Some(Scenario {
+        moto,
+        names,
+        dir,
+        aws,
+    }) = Scenario::start("merge").await
+    else {
         return;
     };
-    let names = Names::new("merge");
-    let dir = tempfile::tempdir().unwrap();
-    let aws = Aws::new(&moto, &names).await;
-    testing::create_stream(&moto, &names.stream, 2)
-        .await
-        .unwrap();
     let slack = SlackServer::start(Vec::new()).await;
     let fps = fingerprints(3, 0xd100);
     let events = good_events(&fps, 10, 4_000);

@@ -360,13 +360,9 @@ impl StateStore for DynamoStore {
             let Some((mut incident, revision)) = self.load(&claim.fingerprint).await? else {
                 return Ok(false);
             };
-            if incident.opened_ms != claim.opened_ms || incident.alert.sent != claim.expected_sent {
+            if !claim.apply_to(&mut incident) {
                 return Ok(false);
             }
-            incident.alert.sent += 1;
-            incident.alert.last_sent_ms = Some(claim.now_ms);
-            incident.alert.alerted_count = claim.alerted_count;
-            incident.alert.alerted_pods = claim.alerted_pods;
             let mut items = vec![self.put_incident(&incident, revision)?];
             if let Some(m) = &claim.message {
                 let mut put = Put::builder()

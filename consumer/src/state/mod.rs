@@ -58,6 +58,21 @@ pub struct AlertClaim {
     pub message: Option<OutboxMessage>,
 }
 
+impl AlertClaim {
+    /// Records the alert on `incident` when it is still the generation and send count the
+    /// claim was made on; false when another replica claimed first (nothing is changed).
+    pub fn apply_to(&self, incident: &mut Incident) -> bool {
+        if incident.opened_ms != self.opened_ms || incident.alert.sent != self.expected_sent {
+            return false;
+        }
+        incident.alert.sent += 1;
+        incident.alert.last_sent_ms = Some(self.now_ms);
+        incident.alert.alerted_count = self.alerted_count;
+        incident.alert.alerted_pods = self.alerted_pods;
+        true
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxStatus {

@@ -229,13 +229,9 @@ impl StateStore for SqliteStore {
         let Some(mut incident) = Self::load(&tx, &claim.fingerprint)? else {
             return Ok(false);
         };
-        if incident.opened_ms != claim.opened_ms || incident.alert.sent != claim.expected_sent {
+        if !claim.apply_to(&mut incident) {
             return Ok(false);
         }
-        incident.alert.sent += 1;
-        incident.alert.last_sent_ms = Some(claim.now_ms);
-        incident.alert.alerted_count = claim.alerted_count;
-        incident.alert.alerted_pods = claim.alerted_pods;
         Self::store(&tx, &incident)?;
         if let Some(m) = &claim.message {
             tx.execute(
