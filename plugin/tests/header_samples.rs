@@ -9,8 +9,11 @@ use cali_plugin::header::{Header, HeaderParser, Level};
 use cali_plugin::timestamp::Timestamp;
 
 fn samples() -> Vec<(String, String)> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/header_samples.tsv");
+    // The corpus as the other corpus tests find it: `CALI_CORPUS_DIR`, else beside the workspace.
+    let corpus = std::env::var_os("CALI_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    let path = corpus.join("header_samples.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
