@@ -8,12 +8,15 @@ use std::path::PathBuf;
 use cali_plugin::header::{Header, HeaderParser, Level};
 use cali_plugin::timestamp::Timestamp;
 
-fn samples() -> Vec<(String, String)> {
-    // The corpus as the other corpus tests find it: `CALI_CORPUS_DIR`, else beside the workspace.
-    let corpus = std::env::var_os("CALI_CORPUS_DIR")
+/// The corpus as the other corpus tests find it: `CALI_CORPUS_DIR`, else beside the workspace.
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("CALI_CORPUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let path = corpus.join("header_samples.tsv");
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
+}
+
+fn samples() -> Vec<(String, String)> {
+    let path = corpus_dir().join("header_samples.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -234,7 +237,7 @@ fn truncated_samples_never_panic() {
 #[test]
 fn starts_event_never_fires_inside_corpus_events() {
     let parser = HeaderParser::default();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/multiline");
+    let dir = corpus_dir().join("multiline");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
