@@ -9,7 +9,7 @@ use crate::hash::{push_hex64, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
 use crate::json::{self, write_escaped, write_str};
 use crate::settings::Settings;
-use crate::streams::LineMeta;
+use crate::streams::{LineJson, LineMeta};
 use crate::timestamp::Timestamp;
 
 pub const SCHEMA: &str = "cali.event/v1";
@@ -90,7 +90,21 @@ pub fn write_group(
     header_parser: &HeaderParser,
 ) {
     let text = group.text.as_str();
-    let first_line = text.split('\n').next().unwrap_or("");
+    let first_line = if group.line_count == 1 {
+        text
+    } else {
+        text.split('\n').next().unwrap_or("")
+    };
+    // Text whose parts need no escaping, and the JSON form of the whole text, when the
+    // record's string says so (`LineJson`): most events are one line and copy both.
+    let (verbatim, text_json) = match &group.first.json {
+        LineJson::Verbatim => (first_line, (group.line_count == 1).then_some(text)),
+        LineJson::Escaped(json) => (
+            "",
+            (group.line_count == 1 && group.cut_bytes == 0).then_some(json.as_str()),
+        ),
+        LineJson::Unknown => ("", None),
+    };
     let time = group.first.time;
     let header = header_parser.parse(first_line, time);
 
@@ -161,15 +175,20 @@ pub fn write_group(
         out.push_str("\",\"level\":\"");
         out.push_str(level.map_or("UNKNOWN", Level::as_str));
         out.push('"');
-        opt_str(out, "service", service);
-        opt_str(out, "logger", header.logger.as_deref());
-        opt_str(out, "thread", header.thread.as_deref());
+        opt_str(out, "service", service, verbatim);
+        opt_str(out, "logger", header.logger.as_deref(), verbatim);
+        opt_str(out, "thread", header.thread.as_deref(), verbatim);
         out.push_str(",\"message\":");
-        write_str(out, message);
-        opt_str(out, "trace_id", header.trace_id.as_deref());
-        opt_str(out, "span_id", header.span_id.as_deref());
-        opt_str(out, "request_id", header.request_id.as_deref());
-        opt_str(out, "correlation_id", header.correlation_id.as_deref());
+        write_part(out, message, verbatim);
+        opt_str(out, "trace_id", header.trace_id.as_deref(), verbatim);
+        opt_str(out, "span_id", header.span_id.as_deref(), verbatim);
+        opt_str(out, "request_id", header.request_id.as_deref(), verbatim);
+        opt_str(
+            out,
+            "correlation_id",
+            header.correlation_id.as_deref(),
+            verbatim,
+        );
         if let Some(exc) = &exception {
             write_exception(out, exc);
         }
@@ -187,8 +206,16 @@ pub fn write_group(
         }
         out.push_str(",\"log_content\":");
         let content_start = out.len();
-        match escaped_tail {
-            Some((escaped, len)) => {
+        match (
+            text_json.filter(|_| content.len() == text.len()),
+            escaped_tail,
+        ) {
+            (Some(json), _) => {
+                out.push('"');
+                out.push_str(json);
+                out.push('"');
+            }
+            (None, Some((escaped, len))) => {
                 out.push('"');
                 write_escaped(out, &content[..content.len() - len]);
                 // (`String::extend_from_within` is newer than the crate's minimum Rust.)
@@ -196,7 +223,7 @@ pub fn write_group(
                 out.push_str(&tail);
                 out.push('"');
             }
-            None => write_str(out, content),
+            (None, None) => write_str(out, content),
         }
         let content_len = out.len() - content_start;
         out.push_str(",\"line_count\":");
@@ -313,12 +340,25 @@ fn is_tail_of(tail: &str, text: &str) -> bool {
     t >= x && t + tail.len() == x + text.len()
 }
 
-fn opt_str(out: &mut String, key: &str, value: Option<&str>) {
+fn opt_str(out: &mut String, key: &str, value: Option<&str>, verbatim: &str) {
     if let Some(v) = value {
         out.push_str(",\"");
         out.push_str(key);
         out.push_str("\":");
-        write_str(out, v);
+        write_part(out, v, verbatim);
+    }
+}
+
+/// `write_str`, copying `s` as it is when it is a part of `verbatim` (text known to need
+/// no escaping), which saves the scan for bytes to escape.
+fn write_part(out: &mut String, s: &str, verbatim: &str) {
+    let (p, v) = (s.as_ptr() as usize, verbatim.as_ptr() as usize);
+    if !verbatim.is_empty() && p >= v && p + s.len() <= v + verbatim.len() {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        write_str(out, s);
     }
 }
 
@@ -453,6 +493,7 @@ mod tests {
             first: LineMeta {
                 time: Timestamp::new(1_700_000_000, 0),
                 passthrough: Rc::default(),
+                json: LineJson::Unknown,
             },
             line_count: text.split('\n').count(),
             text,

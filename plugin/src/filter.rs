@@ -12,7 +12,7 @@ use crate::event::{self, cut, Fault, FaultKind, Passthrough};
 use crate::grouper::GroupContext;
 use crate::json::{self, Member};
 use crate::settings::{Settings, TICK_KEY};
-use crate::streams::{LineMeta, Released, StreamTable};
+use crate::streams::{LineJson, LineMeta, Released, StreamTable};
 use crate::timestamp::Timestamp;
 
 /// What the host handed over for one call.
@@ -188,14 +188,24 @@ impl Filter {
             self.tick(text, &members, now_ms);
             return None;
         }
-        let line = members
+        let log_member = members
             .iter()
-            .find(|m| same_key(&m.key, &self.settings.log_key))
-            .and_then(json::member_string);
-        let Some(line) = line else {
+            .find(|m| same_key(&m.key, &self.settings.log_key));
+        let Some((log_member, line)) = log_member.and_then(|m| Some((m, json::member_string(m)?)))
+        else {
             return Some(text);
         };
-        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let stripped = line.strip_suffix('\n');
+        let line_json = match (&line, stripped) {
+            (std::borrow::Cow::Borrowed(_), _) => LineJson::Verbatim,
+            (std::borrow::Cow::Owned(_), None) => {
+                // The member is a validated string, so its body is between its quotes.
+                let body = &log_member.value[1..log_member.value.len() - 1];
+                LineJson::Escaped(body.to_owned())
+            }
+            (std::borrow::Cow::Owned(_), Some(_)) => LineJson::Unknown,
+        };
+        let line = stripped.unwrap_or(&line);
         let stream = members
             .iter()
             .find(|m| same_key(&m.key, &self.settings.stream_key))
@@ -203,7 +213,11 @@ impl Filter {
             .unwrap_or_default();
         let passthrough = self.passthrough(&members);
         self.stats.lines += 1;
-        let meta = LineMeta { time, passthrough };
+        let meta = LineMeta {
+            time,
+            passthrough,
+            json: line_json,
+        };
         self.streams.push(
             tag,
             &stream,
@@ -447,6 +461,48 @@ mod tests {
             "kubernetes passed through"
         );
         assert_eq!(field(&out, "log"), "", "the raw line is not repeated");
+    }
+
+    /// The event of one record (raw JSON) once it is released.
+    fn event_of_record(record: &str) -> String {
+        let mut f = Filter::new(Settings::default());
+        let r = f.process(
+            TAG,
+            Timestamp::new(1_700_000_000, 0),
+            Input::Record(record.as_bytes()),
+            0,
+        );
+        assert_eq!(r, None, "held until the next line");
+        f.release_all();
+        f.take_waiting().expect("released")
+    }
+
+    #[test]
+    fn log_content_is_the_records_line_however_it_was_escaped() {
+        // A JSON line, escaped as Fluent Bit writes it (`\u00e9`, `\/` included): the
+        // event copies the record's string as it is.
+        let body = r#"{\"time\":\"t\",\"level\":\"error\",\"msg\":\"caf\u00e9 \/x\"}"#;
+        let out = event_of_record(&format!(r#"{{"log":"{body}"}}"#));
+        assert_eq!(field(&out, "log_content"), format!("\"{body}\""));
+        let content = json::string_value(&field(&out, "log_content")).map(|s| s.into_owned());
+        assert_eq!(
+            content.as_deref(),
+            Some(r#"{"time":"t","level":"error","msg":"café /x"}"#)
+        );
+        assert_eq!(field(&out, "message"), "\"café /x\"");
+
+        // A trailing newline (Docker's `log`) is not part of the line: the line is escaped
+        // anew, without it.
+        let out = event_of_record(r#"{"log":"say \"hi\"\n"}"#);
+        assert_eq!(field(&out, "log_content"), r#""say \"hi\"""#);
+
+        // Without escapes the line and its parts are written as they are.
+        let out = event_of_record(r#"{"log":"2026-11-20 13:10:00 ERROR [main] a.B : boom"}"#);
+        assert_eq!(
+            field(&out, "log_content"),
+            r#""2026-11-20 13:10:00 ERROR [main] a.B : boom""#
+        );
+        assert_eq!(field(&out, "message"), r#""boom""#);
     }
 
     #[test]
