@@ -222,6 +222,11 @@ impl HeaderParser {
         }) {
             return true;
         }
+        // The usual headers, answered before the trace-line tests (neither shape can be a
+        // trace line: those start with a letter, `.` or `#`).
+        if year_first_date(b, 0) || klog_prefix(b).is_some() {
+            return true;
+        }
         if is_trace_line(b) {
             return false;
         }

@@ -19,21 +19,30 @@ pub(super) fn is_trace_line(b: &[u8]) -> bool {
         b"Stack trace:",
         b"created by ",
     ];
-    PREFIXES.iter().any(|p| b.starts_with(p))
-        || (b.first() == Some(&b'#') && b.get(1).is_some_and(u8::is_ascii_digit))
-        || first_word_ends_with_colon(b)
+    // Only lines starting with one of the prefixes' first letters are compared with them.
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    if matches!(
+        first,
+        b'C' | b'S' | b'T' | b'D' | b'p' | b'g' | b'E' | b'a' | b'.' | b'c'
+    ) && PREFIXES.iter().any(|p| b.starts_with(p))
+    {
+        return true;
+    }
+    (first == b'#' && b.get(1).is_some_and(u8::is_ascii_digit)) || first_word_ends_with_colon(b)
 }
 
 /// `ValueError: ...`, `java.lang.IllegalStateException: ...`: an exception line, whose
 /// message may well contain a date. (A header's own first word never ends in a colon
 /// before its date, except level words, which are not followed by a date anyway.)
 pub(super) fn first_word_ends_with_colon(b: &[u8]) -> bool {
-    let end = b
-        .iter()
-        .take(DATE_WINDOW)
-        .position(|&c| c == b' ')
-        .unwrap_or(0);
-    end > 1 && b[end - 1] == b':' && b[0].is_ascii_alphabetic()
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let window = &b[..b.len().min(DATE_WINDOW)];
+    let end = crate::bytes::find(window, 0, b' ');
+    end < window.len() && end > 1 && b[end - 1] == b':'
 }
 
 /// `HH:MM:SS.fff` at `pos` (Logback's default layout has no date).
@@ -52,7 +61,8 @@ pub(super) fn klog_prefix(b: &[u8]) -> Option<(Level, Parts, usize)> {
         b'F' => Level::Fatal,
         _ => return None,
     };
-    let (mmdd, p) = digits_exact(b, 1, 4, 4)?;
+    let mmdd = two_digits(b, 1)? * 100 + two_digits(b, 3)?;
+    let p = 5;
     if !byte_is(b, p, b' ') {
         return None;
     }
