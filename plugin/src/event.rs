@@ -85,6 +85,7 @@ pub fn write_group(
     out: &mut String,
     tag: &str,
     stream: &str,
+    names_json: &str,
     group: &Group<LineMeta>,
     settings: &Settings,
     header_parser: &HeaderParser,
@@ -232,10 +233,8 @@ pub fn write_group(
         out.push_str(if truncated { "true" } else { "false" });
         out.push_str(",\"fingerprint\":\"");
         push_hex64(out, fp);
-        out.push_str("\",\"stream\":");
-        write_str(out, stream);
-        out.push_str(",\"tag\":");
-        write_str(out, tag);
+        out.push('"');
+        out.push_str(names_json);
         out.push_str(",\"alertable\":");
         out.push_str(if alertable { "true" } else { "false" });
         if let Some(f) = &fault {
@@ -511,6 +510,7 @@ mod tests {
             &mut out,
             "kube.x",
             "stdout",
+            &crate::streams::names_json("kube.x", "stdout"),
             g,
             &settings,
             &settings.header_parser(),

@@ -240,7 +240,15 @@ impl Filter {
         let others = members.iter().filter(|m| !same_key(&m.key, log_key));
         self.scratch.clear();
         for m in others.clone() {
-            json::write_str(&mut self.scratch, &m.key);
+            match &m.key {
+                // A key read without escapes needs none.
+                std::borrow::Cow::Borrowed(key) => {
+                    self.scratch.push('"');
+                    self.scratch.push_str(key);
+                    self.scratch.push('"');
+                }
+                std::borrow::Cow::Owned(key) => json::write_str(&mut self.scratch, key),
+            }
             self.scratch.push(':');
             self.scratch.push_str(m.value);
             self.scratch.push(',');
@@ -295,6 +303,7 @@ impl Filter {
                 &mut json,
                 &r.tag,
                 &r.stream,
+                &r.names_json,
                 &r.group,
                 &self.settings,
                 &self.ctx.header,

@@ -44,6 +44,8 @@ pub enum LineJson {
 pub struct StreamSlot {
     pub tag: Rc<str>,
     pub stream: Rc<str>,
+    /// `,"stream":…,"tag":…` as every event of the stream carries them, escaped once.
+    pub names_json: Rc<str>,
     pub grouper: TraceGrouper<LineMeta>,
     /// Monotonic ms of the last line.
     pub last_seen_ms: u64,
@@ -108,6 +110,7 @@ impl StreamTable {
                 let slot = StreamSlot {
                     tag: Rc::from(tag),
                     stream: Rc::from(stream),
+                    names_json: Rc::from(names_json(tag, stream)),
                     grouper: TraceGrouper::new(),
                     last_seen_ms: now_ms,
                     held: 0,
@@ -204,7 +207,19 @@ impl StreamTable {
 pub struct Released {
     pub tag: Rc<str>,
     pub stream: Rc<str>,
+    /// `,"stream":…,"tag":…` (`StreamSlot::names_json`).
+    pub names_json: Rc<str>,
     pub group: crate::grouper::Group<LineMeta>,
+}
+
+/// The `stream` and `tag` members of an event, as JSON.
+pub fn names_json(tag: &str, stream: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + stream.len() + 20);
+    out.push_str(",\"stream\":");
+    crate::json::write_str(&mut out, stream);
+    out.push_str(",\"tag\":");
+    crate::json::write_str(&mut out, tag);
+    out
 }
 
 fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
@@ -212,6 +227,7 @@ fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
         done.push(Released {
             tag: slot.tag.clone(),
             stream: slot.stream.clone(),
+            names_json: slot.names_json.clone(),
             group,
         });
     }
