@@ -194,10 +194,25 @@ pub(super) enum IdKind {
 /// Which id a key names, ignoring case and `_ - .` (`trace_id`, `traceId`, `X-Request-ID`,
 /// `dd.trace_id`, `logging.googleapis.com/trace`).
 pub(super) fn id_kind(key: &str) -> Option<IdKind> {
-    let key = key.rsplit('/').next().unwrap_or(key);
+    let key = key.as_bytes();
+    let key = match key.iter().rposition(|&c| c == b'/') {
+        Some(i) => &key[i + 1..],
+        None => key,
+    };
+    // Every id key ends in `id` or `nt` (`traceparent`): most keys stop here.
+    let mut last = key.len();
+    while last > 0 && matches!(key[last - 1], b'_' | b'-' | b'.') {
+        last -= 1;
+    }
+    if !matches!(
+        key[..last].last().map(u8::to_ascii_lowercase),
+        Some(b'd' | b't')
+    ) {
+        return None;
+    }
     let mut buf = [0u8; 24];
     let mut n = 0;
-    for c in key.bytes() {
+    for &c in key {
         if matches!(c, b'_' | b'-' | b'.') {
             continue;
         }
@@ -316,7 +331,8 @@ pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header
     h.is_json = true;
     let mut message = None;
     for m in &members {
-        let value = match json::string_value(m.value) {
+        // The members are validated already: no second scan of each string.
+        let value = match json::member_string(m) {
             Some(s) => s,
             None => {
                 let v = m.value;
