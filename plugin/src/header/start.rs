@@ -114,8 +114,20 @@ fn date_at(w: &[u8], i: usize) -> bool {
     let c = w[i];
     let word_start = i == 0 || !w[i - 1].is_ascii_alphanumeric();
     if c.is_ascii_digit() && (i == 0 || !w[i - 1].is_ascii_digit()) {
-        year_first_date(w, i)
-            || (word_start && (day_month_name_at(w, i).is_some() || day_first_date(w, i)))
+        // The length of the digit run and the byte after it rule out most forms before
+        // any is read: a year has four digits, a day one or two and then its separator.
+        let mut run = 1;
+        while run < 5 && w.get(i + run).is_some_and(u8::is_ascii_digit) {
+            run += 1;
+        }
+        match (run, w.get(i + run)) {
+            (4, _) => year_first_date(w, i),
+            (1 | 2, Some(&sep)) if word_start => {
+                (matches!(sep, b'/' | b'-' | b' ') && day_month_name_at(w, i).is_some())
+                    || (matches!(sep, b'/' | b'.') && day_first_date(w, i))
+            }
+            _ => false,
+        }
     } else {
         c.is_ascii_uppercase() && word_start && month_name_day(w, i)
     }
