@@ -358,6 +358,11 @@ fn is_name(tok: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b'/' | b'-'))
 }
 
+/// `s.contains(c)` for an ASCII `c`, eight bytes per step.
+fn has_byte(s: &str, c: u8) -> bool {
+    crate::bytes::find(s.as_bytes(), 0, c) < s.len()
+}
+
 fn is_hex_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_hexdigit())
 }
@@ -405,7 +410,11 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
             p = end;
             continue;
         }
-        let bare = word.trim_end_matches(':');
+        let mut bare_end = end;
+        while bare_end > p && b[bare_end - 1] == b':' {
+            bare_end -= 1;
+        }
+        let bare = &line[p..bare_end];
         let colon = bare.len() < word.len();
         if h.level.is_none() {
             if let Some(level) = Level::in_text(bare, colon) {
@@ -447,7 +456,7 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
             continue;
         }
         if h.logger.is_none() && is_name(bare.as_bytes()) {
-            if colon && (bare.contains('.') || after_in || after_rails_sep) {
+            if colon && (has_byte(bare, b'.') || after_in || after_rails_sep) {
                 h.logger = Some(Cow::Borrowed(bare));
                 return end;
             }
@@ -460,7 +469,11 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
                 continue;
             }
             // Tomcat/JUL one-line: `LEVEL [thread] org.apache.Class.method message`.
-            if !colon && h.level.is_some() && h.thread.is_some() && bare.matches('.').count() >= 2 {
+            if !colon
+                && h.level.is_some()
+                && h.thread.is_some()
+                && bare.bytes().filter(|&c| c == b'.').count() >= 2
+            {
                 h.logger = Some(Cow::Borrowed(word));
                 return end;
             }
@@ -504,7 +517,10 @@ fn bracket<'a>(
 ) -> bool {
     let trimmed = inner.trim();
     // `[error]`, `[core:error]` (Apache 2.4), `[ERROR]`.
-    let level_word = trimmed.rsplit(':').next().unwrap_or(trimmed);
+    let level_word = match trimmed.as_bytes().iter().rposition(|&c| c == b':') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    };
     if let Some(level) = Level::in_text(level_word, true) {
         if h.level.is_none() {
             h.level = Some(level);
@@ -515,7 +531,7 @@ fn bracket<'a>(
         return true;
     }
     // Sleuth `[app,trace,span(,export)]` / `[trace,span]`.
-    if trimmed.contains(',') {
+    if has_byte(trimmed, b',') {
         let parts: Vec<&str> = trimmed.split(',').map(str::trim).collect();
         let (app, trace, span) = match parts.as_slice() {
             [app, trace, span, _] | [app, trace, span] => (Some(*app), *trace, *span),
@@ -537,7 +553,10 @@ fn bracket<'a>(
         return false;
     }
     // Spring Boot 3.2 correlation `[traceId-spanId]`.
-    if let Some((trace, span)) = trimmed.split_once('-') {
+    let dash = crate::bytes::find(trimmed.as_bytes(), 0, b'-');
+    if let Some((trace, span)) =
+        (dash < trimmed.len()).then(|| (&trimmed[..dash], &trimmed[dash + 1..]))
+    {
         if trace.len() >= 16 && is_hex_id(trace) && is_hex_id(span) && span.len() >= 8 {
             h.trace_id.get_or_insert(Cow::Borrowed(trace));
             h.span_id.get_or_insert(Cow::Borrowed(span));
