@@ -265,79 +265,166 @@ pub fn template(message: &str) -> String {
 }
 
 /// Writes the template of `message` to `out`, unchanged stretches as whole slices.
+///
+/// Only a quote, a digit or an '@' can start something masked, so the scan jumps from one
+/// of those to the next eight bytes per step (most of a message is plain words and
+/// spaces); a digit or '@' then takes the whole word around it.
 pub fn template_into(out: &mut impl TemplateOut, message: &str) {
     let b = message.as_bytes();
     let mut i = 0;
     // Start of the stretch copied as it is, written when something masked follows.
     let mut plain = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'"' || c == b'\'' || c == b'`' {
-            let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
-            if !(c == b'\'' && prev_alnum) {
-                if let Some(len) = b[i + 1..].iter().position(|&q| q == c) {
-                    out.put(&message[plain..i]);
+    loop {
+        let t = next_candidate(b, i);
+        if t >= b.len() {
+            break;
+        }
+        let c = b[t];
+        let class = CLASS[usize::from(c)];
+        if class & QUOTE != 0 {
+            // `don't`: an apostrophe inside a word quotes nothing.
+            if !(c == b'\'' && t > 0 && b[t - 1].is_ascii_alphanumeric()) {
+                let close = crate::bytes::find(b, t + 1, c);
+                if close < b.len() {
+                    out.put(&message[plain..t]);
                     out.put(match c {
                         b'"' => "\"*\"",
                         b'\'' => "'*'",
                         _ => "`*`",
                     });
-                    i += len + 2;
+                    i = close + 1;
                     plain = i;
                     continue;
                 }
             }
-        }
-        if is_word_byte(c) {
-            let start = i;
-            let mut digits = false;
-            while i < b.len() && is_word_byte(b[i]) {
-                digits |= b[i].is_ascii_digit();
-                i += 1;
-            }
-            // A word without digits or '@' is never masked: it stays in the plain stretch.
-            if !digits && !b[start..i].contains(&b'@') {
-                continue;
-            }
-            // A trailing '.', ':' or '-' is punctuation, not part of the value.
-            let mut end = i;
-            while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
-                end -= 1;
-            }
-            out.put(&message[plain..start]);
-            push_masked(out, &message[start..end]);
-            plain = end;
+            i = t + 1;
             continue;
         }
-        // Any other byte (punctuation, spaces, the bytes of a non-ASCII char) is copied.
-        i += 1;
+        if class & (DIGIT | AT) == 0 {
+            // `#` or `&`: the word test lets them through, they are plain.
+            i = t + 1;
+            continue;
+        }
+        // The word around the digit or '@': words start no earlier than `i`, where the
+        // previous word, quote or masked value ended.
+        let mut start = t;
+        while start > i && CLASS[usize::from(b[start - 1])] & WORD != 0 {
+            start -= 1;
+        }
+        let mut end = t + 1;
+        while end < b.len() && CLASS[usize::from(b[end])] & WORD != 0 {
+            end += 1;
+        }
+        i = end;
+        // A trailing '.', ':' or '-' is punctuation, not part of the value.
+        while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
+            end -= 1;
+        }
+        out.put(&message[plain..start]);
+        push_masked(out, &message[start..end]);
+        plain = end;
     }
     out.put(&message[plain..]);
 }
 
-fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'@' | b'/' | b'+')
+/// What the template asks of a byte, one table lookup for all questions.
+const WORD: u8 = 1; // part of a word: alphanumeric or one of `_.:-@/+`
+const DIGIT: u8 = 2;
+const AT: u8 = 4;
+const QUOTE: u8 = 8; // `"`, `'` or '`'
+const NUMERIC: u8 = 16; // digit or one of `.:-+/`: a word of these only is a number
+const HEXISH: u8 = 32; // hex digit, ':' or '-'
+const SLASH: u8 = 64;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-' | b'@' | b'/' | b'+')
+        {
+            k |= WORD;
+        }
+        if b.is_ascii_digit() {
+            k |= DIGIT | NUMERIC;
+        }
+        if b == b'@' {
+            k |= AT;
+        }
+        if matches!(b, b'"' | b'\'' | b'`') {
+            k |= QUOTE;
+        }
+        if matches!(b, b'.' | b':' | b'-' | b'+' | b'/') {
+            k |= NUMERIC;
+        }
+        if b.is_ascii_hexdigit() || matches!(b, b':' | b'-') {
+            k |= HEXISH;
+        }
+        if b == b'/' {
+            k |= SLASH;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+/// The index of the first byte at or after `from` that may start something masked (a
+/// quote, a digit, '@'; also `#` and `&`, which share a test with the quotes), or
+/// `bytes.len()`.
+fn next_candidate(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte that is zero in `x` (exact for the lowest such byte,
+    // which is the only one used).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = from;
+    while i < bytes.len() {
+        let v = crate::bytes::word_at(bytes, i).unwrap_or_else(|| {
+            // The last few bytes, padded with zeros (which are no candidates).
+            let mut w = [0u8; 8];
+            let rest = &bytes[i..];
+            w[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(w)
+        });
+        let digit = {
+            let x = v ^ (ONES * u64::from(b'0'));
+            x.wrapping_sub(ONES * 10) & !x & HIGH
+        };
+        // `"` 0x22 and `'` 0x27 (with `#`, `&`) once bits 0 and 2 are cleared; `@` 0x40
+        // and '`' 0x60 once bit 5 is set.
+        let quote = zero((v & !(ONES * 0x05)) ^ (ONES * 0x22));
+        let at = zero((v | (ONES * 0x20)) ^ (ONES * 0x60));
+        let hits = digit | quote | at;
+        if hits != 0 {
+            return (i + hits.trailing_zeros() as usize / 8).min(bytes.len());
+        }
+        i += 8;
+    }
+    bytes.len()
 }
 
 fn push_masked(out: &mut impl TemplateOut, word: &str) {
     let b = word.as_bytes();
-    // One pass for both questions asked of every word.
-    let mut digits = 0;
-    let mut first_at = None;
+    // One pass for every question asked of the word: which kinds of bytes it has (`any`)
+    // and which kinds all of its bytes are (`all`).
+    let mut any = 0u8;
+    let mut all = !0u8;
+    let mut first_at = b.len();
     for (i, &c) in b.iter().enumerate() {
-        if c.is_ascii_digit() {
-            digits += 1;
-        } else if c == b'@' && first_at.is_none() {
-            first_at = Some(i);
+        let k = CLASS[usize::from(c)];
+        if k & AT != 0 && any & AT == 0 {
+            first_at = i;
         }
+        any |= k;
+        all &= k;
     }
-    if let Some(at) = first_at {
-        if at > 0 && word[at..].contains('.') {
-            out.put("<email>");
-            return;
-        }
+    if any & AT != 0 && first_at > 0 && crate::bytes::find(b, first_at, b'.') < b.len() {
+        out.put("<email>");
+        return;
     }
-    if digits == 0 {
+    if any & DIGIT == 0 {
         out.put(word);
         return;
     }
@@ -345,29 +432,26 @@ fn push_masked(out: &mut impl TemplateOut, word: &str) {
         out.put("<uuid>");
     } else if is_ipv4(word) {
         out.put("<ip>");
-    } else if b
-        .iter()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-' | b'+' | b'/'))
-    {
+    } else if all & NUMERIC != 0 {
         out.put("<num>");
-    } else if (b.len() >= 8 || word.starts_with("0x"))
-        && word
-            .trim_start_matches("0x")
-            .bytes()
-            .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'-')
-    {
+    } else if is_hex(b, all) {
         out.put("<hex>");
-    } else if word.contains('/') {
+    } else if any & SLASH != 0 {
         // A path or URL: mask each segment on its own.
-        for (n, seg) in word.split('/').enumerate() {
-            if n > 0 {
-                out.put("/");
-            }
-            if seg.bytes().any(|c| c.is_ascii_digit()) && seg != word {
+        let mut seg_start = 0;
+        loop {
+            let seg_end = crate::bytes::find(b, seg_start, b'/');
+            let seg = &word[seg_start..seg_end];
+            if crate::bytes::find_digit(seg.as_bytes(), 0) < seg.len() {
                 push_masked(out, seg);
             } else {
                 out.put(seg);
             }
+            if seg_end == b.len() {
+                break;
+            }
+            out.put("/");
+            seg_start = seg_end + 1;
         }
     } else {
         // Mixed word (`user42`, `req-7f3a`): mask its digit runs. Digits are ASCII, so the
@@ -388,6 +472,19 @@ fn push_masked(out: &mut impl TemplateOut, word: &str) {
         }
         out.put(&word[run_start..]);
     }
+}
+
+/// Hex digits with ':' or '-', at least 8 bytes long or after a `0x` (every leading `0x`
+/// is dropped). `all` holds the classes every byte of `b` has.
+fn is_hex(b: &[u8], all: u8) -> bool {
+    if !b.starts_with(b"0x") {
+        return b.len() >= 8 && all & HEXISH != 0;
+    }
+    let mut rest = b;
+    while let Some(r) = rest.strip_prefix(b"0x") {
+        rest = r;
+    }
+    rest.iter().all(|&c| CLASS[usize::from(c)] & HEXISH != 0)
 }
 
 fn is_uuid(b: &[u8]) -> bool {
@@ -427,6 +524,165 @@ fn is_ipv4(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The template as it was first written, byte by byte: the fast scan must give the
+    /// same bytes, since fingerprints are stable identifiers.
+    mod reference {
+        use super::super::{is_ipv4, is_uuid};
+
+        pub fn template_into(out: &mut String, message: &str) {
+            let b = message.as_bytes();
+            let mut i = 0;
+            // Start of the stretch copied as it is, written when something masked follows.
+            let mut plain = 0;
+            while i < b.len() {
+                let c = b[i];
+                if c == b'"' || c == b'\'' || c == b'`' {
+                    let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
+                    if !(c == b'\'' && prev_alnum) {
+                        if let Some(len) = b[i + 1..].iter().position(|&q| q == c) {
+                            out.push_str(&message[plain..i]);
+                            out.push_str(match c {
+                                b'"' => "\"*\"",
+                                b'\'' => "'*'",
+                                _ => "`*`",
+                            });
+                            i += len + 2;
+                            plain = i;
+                            continue;
+                        }
+                    }
+                }
+                if is_word_byte(c) {
+                    let start = i;
+                    let mut digits = false;
+                    while i < b.len() && is_word_byte(b[i]) {
+                        digits |= b[i].is_ascii_digit();
+                        i += 1;
+                    }
+                    // A word without digits or '@' is never masked: it stays in the plain stretch.
+                    if !digits && !b[start..i].contains(&b'@') {
+                        continue;
+                    }
+                    // A trailing '.', ':' or '-' is punctuation, not part of the value.
+                    let mut end = i;
+                    while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
+                        end -= 1;
+                    }
+                    out.push_str(&message[plain..start]);
+                    push_masked(out, &message[start..end]);
+                    plain = end;
+                    continue;
+                }
+                // Any other byte (punctuation, spaces, the bytes of a non-ASCII char) is copied.
+                i += 1;
+            }
+            out.push_str(&message[plain..]);
+        }
+
+        fn is_word_byte(c: u8) -> bool {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'@' | b'/' | b'+')
+        }
+
+        fn push_masked(out: &mut String, word: &str) {
+            let b = word.as_bytes();
+            // One pass for both questions asked of every word.
+            let mut digits = 0;
+            let mut first_at = None;
+            for (i, &c) in b.iter().enumerate() {
+                if c.is_ascii_digit() {
+                    digits += 1;
+                } else if c == b'@' && first_at.is_none() {
+                    first_at = Some(i);
+                }
+            }
+            if let Some(at) = first_at {
+                if at > 0 && word[at..].contains('.') {
+                    out.push_str("<email>");
+                    return;
+                }
+            }
+            if digits == 0 {
+                out.push_str(word);
+                return;
+            }
+            if is_uuid(b) {
+                out.push_str("<uuid>");
+            } else if is_ipv4(word) {
+                out.push_str("<ip>");
+            } else if b
+                .iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-' | b'+' | b'/'))
+            {
+                out.push_str("<num>");
+            } else if (b.len() >= 8 || word.starts_with("0x"))
+                && word
+                    .trim_start_matches("0x")
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'-')
+            {
+                out.push_str("<hex>");
+            } else if word.contains('/') {
+                // A path or URL: mask each segment on its own.
+                for (n, seg) in word.split('/').enumerate() {
+                    if n > 0 {
+                        out.push('/');
+                    }
+                    if seg.bytes().any(|c| c.is_ascii_digit()) && seg != word {
+                        push_masked(out, seg);
+                    } else {
+                        out.push_str(seg);
+                    }
+                }
+            } else {
+                // Mixed word (`user42`, `req-7f3a`): mask its digit runs. Digits are ASCII, so the
+                // runs between them are whole chars and go out as slices.
+                let mut run_start = 0;
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i].is_ascii_digit() {
+                        out.push_str(&word[run_start..i]);
+                        out.push_str("<num>");
+                        while i < b.len() && b[i].is_ascii_digit() {
+                            i += 1;
+                        }
+                        run_start = i;
+                    } else {
+                        i += 1;
+                    }
+                }
+                out.push_str(&word[run_start..]);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn template_matches_the_byte_by_byte_reference(
+            message in "[a-f0-9xA-Z .:/@_+\\-\"'`#&é]{0,40}"
+        ) {
+            let mut expected = String::new();
+            reference::template_into(&mut expected, &message);
+            proptest::prop_assert_eq!(template(&message), expected);
+        }
+    }
+
+    #[test]
+    fn template_matches_the_reference_on_typical_messages() {
+        for message in [
+            "GET /api/v1/orders/12345 HTTP/1.1 200 512 \"-\" \"curl/8.1\"",
+            "user bob@example.com logged in from 10.0.0.12:5522",
+            "don't retry 'order-42' after 3 attempts; see `cfg` #7 & #8",
+            "0x0xdeadbeef 0x 0x1g deadbeef-0042: 3f2b8c1e-9a7d-4c1e-8f00-2b3c4d5e6f70.",
+            "paths /v2/items/77a/b8 and ./a/1 and 1/2/3 and a@b and @home.",
+            "trailing punctuation 42. 42: 42- x-1.0-- é9 ünïcode 12ü",
+            "'unclosed \"quote `here 5",
+        ] {
+            let mut expected = String::new();
+            reference::template_into(&mut expected, message);
+            assert_eq!(template(message), expected, "{message}");
+        }
+    }
 
     #[test]
     fn ipv4_addresses_with_or_without_port() {
