@@ -93,34 +93,37 @@ impl Timestamp {
     /// Appends `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (fraction trimmed to ms, µs or ns).
     pub fn write_rfc3339(&self, out: &mut String) {
         let c = self.to_civil();
+        // The whole text is laid out in one buffer and appended once: a `String::push`
+        // per character is a capacity check and a UTF-8 encode each.
+        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
         // Years outside 0..=9999 are not RFC 3339; they only come from absurd epoch
         // numbers, so write them plainly rather than wrap.
-        if (0..=9999).contains(&c.year) {
-            push_digits(out, 4, c.year as u32);
+        let from = if (0..=9999).contains(&c.year) {
+            put_digits(&mut buf[..4], c.year as u32);
+            0
         } else {
             out.push_str(&c.year.to_string());
-        }
-        out.push('-');
-        push_digits(out, 2, c.month);
-        out.push('-');
-        push_digits(out, 2, c.day);
-        out.push('T');
-        push_digits(out, 2, c.hour);
-        out.push(':');
-        push_digits(out, 2, c.minute);
-        out.push(':');
-        push_digits(out, 2, c.second);
-        if c.nanos != 0 {
-            out.push('.');
-            if c.nanos % 1_000_000 == 0 {
-                push_digits(out, 3, c.nanos / 1_000_000);
-            } else if c.nanos % 1_000 == 0 {
-                push_digits(out, 6, c.nanos / 1_000);
-            } else {
-                push_digits(out, 9, c.nanos);
-            }
-        }
-        out.push('Z');
+            4
+        };
+        put_digits(&mut buf[5..7], c.month);
+        put_digits(&mut buf[8..10], c.day);
+        put_digits(&mut buf[11..13], c.hour);
+        put_digits(&mut buf[14..16], c.minute);
+        put_digits(&mut buf[17..19], c.second);
+        let len = if c.nanos == 0 {
+            19
+        } else if c.nanos % 1_000_000 == 0 {
+            put_digits(&mut buf[20..23], c.nanos / 1_000_000);
+            23
+        } else if c.nanos % 1_000 == 0 {
+            put_digits(&mut buf[20..26], c.nanos / 1_000);
+            26
+        } else {
+            put_digits(&mut buf[20..29], c.nanos);
+            29
+        };
+        buf[len] = b'Z';
+        out.push_str(std::str::from_utf8(&buf[from..=len]).unwrap_or_default());
     }
 
     /// This instant as an RFC 3339 string (see `write_rfc3339`).
@@ -131,15 +134,23 @@ impl Timestamp {
     }
 }
 
-/// Appends `value` zero-padded to `width` digits (at most 9).
-fn push_digits(out: &mut String, width: usize, mut value: u32) {
-    let mut buf = [b'0'; 9];
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
+/// Writes `value`'s last `slot.len()` decimal digits into `slot`, two per step from a
+/// table of the pairs `00`..`99`.
+fn put_digits(slot: &mut [u8], mut value: u32) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut end = slot.len();
+    while end >= 2 {
+        let pair = (value % 100) as usize * 2;
+        slot[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+        value /= 100;
+        end -= 2;
     }
-    for &b in &buf[..width] {
-        out.push(b as char);
+    if end == 1 {
+        slot[0] = b'0' + (value % 10) as u8;
     }
 }
 
@@ -271,6 +282,30 @@ mod tests {
         let mut out = String::from("t=");
         Timestamp::new(-1, 0).write_rfc3339(&mut out);
         assert_eq!(out, "t=1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn rfc3339_agrees_with_formatted_civil_fields() {
+        let mut secs: i64 = -62_167_219_200; // 0000-01-01
+        while secs < 253_402_300_800 {
+            // 9999-12-31 and below; nanos of every kind of trimming.
+            for nanos in [0, 7_000_000, 120_000, 999_999_999, 5] {
+                let t = Timestamp::new(secs, nanos);
+                let c = t.to_civil();
+                let fraction = match nanos {
+                    0 => String::new(),
+                    n if n % 1_000_000 == 0 => format!(".{:03}", n / 1_000_000),
+                    n if n % 1_000 == 0 => format!(".{:06}", n / 1_000),
+                    n => format!(".{n:09}"),
+                };
+                let expected = format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
+                    c.year, c.month, c.day, c.hour, c.minute, c.second
+                );
+                assert_eq!(rfc(t), expected);
+            }
+            secs += 86_400 * 97 + 3_671;
+        }
     }
 
     #[test]
