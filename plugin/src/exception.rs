@@ -4,28 +4,30 @@
 //! outer exception before `Caused by:`, .NET's outer exception before ` ---> `, Python's
 //! first traceback) and the frames printed right after it.
 
+use std::borrow::Cow;
+
 use crate::bytes::{contains_str, find_str, rfind_str, rsplit_once_str, split_once_str};
 use crate::grouper::{self, contains, indent};
 use crate::language::{Language, LanguageSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub struct Frame<'a> {
     /// Function or method (`charge`, `PaymentService.charge`, `main.main.func1`).
-    pub function: String,
+    pub function: Cow<'a, str>,
     /// Class, package or module (`com.acme.PaymentService`, `app.billing`), when known.
-    pub module: Option<String>,
-    pub file: Option<String>,
+    pub module: Option<Cow<'a, str>>,
+    pub file: Option<Cow<'a, str>>,
     pub line: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExceptionInfo {
+pub struct ExceptionInfo<'a> {
     /// `java.lang.IllegalStateException`, `ValueError`, `panic`, `TypeError`...
     pub kind: String,
-    pub message: String,
+    pub message: Cow<'a, str>,
     pub language: Option<Language>,
     /// Frames of the outermost trace, in the order printed.
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Frame<'a>>,
     /// Byte offset in the text where the trace starts (after any header line).
     pub trace_start: usize,
 }
@@ -35,7 +37,7 @@ const MAX_FRAMES: usize = 64;
 
 /// Extracts the exception from a group's text (or from a JSON log line's stack field).
 /// `hint` is the language the grouper recognized, if any.
-pub fn extract(text: &str, hint: Option<Language>) -> Option<ExceptionInfo> {
+pub fn extract(text: &str, hint: Option<Language>) -> Option<ExceptionInfo<'_>> {
     let lines = Lines::new(text);
     let lang = hint.or_else(|| detect(&lines))?;
     let mut info = match lang {
@@ -122,7 +124,7 @@ fn detect(lines: &Lines<'_>) -> Option<Language> {
 }
 
 /// Java, Kotlin, Scala, .NET and Node.js: an exception line and `at ...` frames.
-fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
+fn at_style<'a>(lines: &Lines<'a>, lang: Language) -> Option<ExceptionInfo<'a>> {
     let mut exc: Option<(usize, &str)> = None;
     let mut exc_index = 0;
     for (i, (offset, line)) in lines.iter().enumerate() {
@@ -188,7 +190,7 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
     let (kind, mut message) = split_exception(exc_line);
     if lang == Language::Dotnet {
         if let Some(p) = find_str(&message, " ---> ") {
-            message.truncate(p);
+            message = truncated(message, p);
         }
     }
     // Frameless lines between the exception line and the first frame belong to the message.
@@ -227,8 +229,9 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
                 in_message = false;
                 continue;
             }
-            message.push('\n');
-            message.push_str(r);
+            let m = message.to_mut();
+            m.push('\n');
+            m.push_str(r);
             continue;
         }
         if !frames.is_empty()
@@ -242,16 +245,16 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
     }
     let kind = if kind.is_empty() {
         match lang {
-            Language::Dotnet => "Exception".to_string(),
-            Language::Node => "Error".to_string(),
-            _ => "Throwable".to_string(),
+            Language::Dotnet => "Exception".into(),
+            Language::Node => "Error".into(),
+            _ => "Throwable".into(),
         }
     } else {
         kind
     };
     Some(ExceptionInfo {
-        kind,
-        message: message.trim().to_string(),
+        kind: kind.into_owned(),
+        message: trimmed(message),
         language: Some(lang),
         frames,
         trace_start,
@@ -260,7 +263,7 @@ fn at_style(lines: &Lines<'_>, lang: Language) -> Option<ExceptionInfo> {
 
 /// `[UnhandledPromiseRejection: This error originated ...] {`: an error Node prints by
 /// its `[Name: message]` inspection, without frames.
-fn node_bracketed_error(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+fn node_bracketed_error<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
     let (offset, line) = lines.iter().find(|(_, l)| {
         l.starts_with('[') && contains_str(l, ": ") && l.trim_end_matches(" {").ends_with(']')
     })?;
@@ -268,8 +271,8 @@ fn node_bracketed_error(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     let inner = &inner[1..inner.len() - 1];
     let (kind, message) = split_once_str(inner, ": ")?;
     Some(ExceptionInfo {
-        kind: kind.to_string(),
-        message: message.to_string(),
+        kind: kind.into(),
+        message: message.into(),
         language: Some(Language::Node),
         frames: Vec::new(),
         trace_start: offset,
@@ -310,8 +313,28 @@ fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
+/// The first `len` bytes of `s`, without copying borrowed text.
+fn truncated(s: Cow<'_, str>, len: usize) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[..len]),
+        Cow::Owned(mut o) => {
+            o.truncate(len);
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// `s` without leading and trailing whitespace, without copying borrowed text.
+fn trimmed(s: Cow<'_, str>) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+    }
+}
+
 /// `pkg.Type: message` → (`pkg.Type`, `message`); `Name [CODE]: msg` → (`Name`, `msg`).
-fn split_exception(line: &str) -> (String, String) {
+fn split_exception(line: &str) -> (Cow<'_, str>, Cow<'_, str>) {
     let b = line.as_bytes();
     let name_end = match grouper::exception_shape(b) {
         Some(s) => s.name_end,
@@ -320,17 +343,17 @@ fn split_exception(line: &str) -> (String, String) {
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$'))
             .count(),
     };
-    let kind = line[..name_end].to_string();
+    let kind = line[..name_end].into();
     let rest = &line[name_end..];
     let message = match find_str(rest, ": ") {
-        Some(p) => rest[p + 2..].to_string(),
-        None => rest.trim_start_matches(':').trim().to_string(),
+        Some(p) => rest[p + 2..].into(),
+        None => rest.trim_start_matches(':').trim().into(),
     };
     (kind, message)
 }
 
 /// `com.acme.Billing.charge(Billing.java:42)`, `java.base/java.lang.Thread.run(...)`.
-fn java_frame(s: &str) -> Frame {
+fn java_frame(s: &str) -> Frame<'_> {
     let (qual, loc) = match s.find('(') {
         Some(p) => (&s[..p], s[p + 1..].trim_end_matches(')')),
         None => (s.trim_end_matches('.'), ""),
@@ -339,8 +362,8 @@ fn java_frame(s: &str) -> Frame {
     let (module, function) = split_last(qual, '.');
     let (file, line) = file_line(loc);
     Frame {
-        function: function.to_string(),
-        module: module.map(String::from),
+        function: function.into(),
+        module: module.map(Cow::Borrowed),
         file,
         line,
     }
@@ -348,14 +371,14 @@ fn java_frame(s: &str) -> Frame {
 
 /// `Ns.Type.Method(args) in c:/src/File.cs:line 33`, Mono's
 /// `Ns.Type.Method (args) [0x00007] in /src/File.cs:27`.
-fn dotnet_frame(s: &str) -> Frame {
+fn dotnet_frame(s: &str) -> Frame<'_> {
     let paren = s.find('(').unwrap_or(s.len());
     let qual = s[..paren].trim_end();
     let (file, line) = match rfind_str(s, " in ") {
         Some(p) => {
             let loc = &s[p + 4..];
             match rfind_str(loc, ":line ") {
-                Some(q) => (Some(loc[..q].to_string()), loc[q + 6..].trim().parse().ok()),
+                Some(q) => (Some(loc[..q].into()), loc[q + 6..].trim().parse().ok()),
                 None => file_line(loc),
             }
         }
@@ -363,15 +386,15 @@ fn dotnet_frame(s: &str) -> Frame {
     };
     let (module, function) = split_last_outside_brackets(qual);
     Frame {
-        function: function.to_string(),
-        module: module.map(String::from),
+        function: function.into(),
+        module: module.map(Cow::Borrowed),
         file,
         line,
     }
 }
 
 /// `fn (file:line:col)`, `file:line:col`, `async fn (...)`, `new X (...)`, `fn [as m] (...)`.
-fn node_frame(s: &str) -> Frame {
+fn node_frame(s: &str) -> Frame<'_> {
     let s = s.strip_prefix("async ").unwrap_or(s);
     let s = s.trim_end_matches('{').trim_end();
     let (function, loc) = match (find_str(s, " ("), s.ends_with(')')) {
@@ -385,7 +408,7 @@ fn node_frame(s: &str) -> Frame {
     };
     let (file, line) = file_line_col(loc);
     Frame {
-        function: function.to_string(),
+        function: function.into(),
         module: file.clone(),
         file,
         line,
@@ -393,18 +416,18 @@ fn node_frame(s: &str) -> Frame {
 }
 
 /// `path:line` → (path, line).
-fn file_line(loc: &str) -> (Option<String>, Option<u32>) {
+fn file_line(loc: &str) -> (Option<Cow<'_, str>>, Option<u32>) {
     match loc.rsplit_once(':') {
         Some((file, line)) if !file.is_empty() && line.trim().parse::<u32>().is_ok() => {
-            (Some(file.to_string()), line.trim().parse().ok())
+            (Some(file.into()), line.trim().parse().ok())
         }
         _ if loc.is_empty() || loc == "Native Method" || loc == "Unknown Source" => (None, None),
-        _ => (Some(loc.to_string()), None),
+        _ => (Some(loc.into()), None),
     }
 }
 
 /// `path:line:col` (or `path:line`) → (path without query, line).
-fn file_line_col(loc: &str) -> (Option<String>, Option<u32>) {
+fn file_line_col(loc: &str) -> (Option<Cow<'_, str>>, Option<u32>) {
     if loc.is_empty() || loc == "native" || loc == "<anonymous>" {
         return (None, None);
     }
@@ -423,7 +446,7 @@ fn file_line_col(loc: &str) -> (Option<String>, Option<u32>) {
     };
     let file = file.split('?').next().unwrap_or(file);
     let file = file.strip_prefix("file://").unwrap_or(file);
-    (Some(file.to_string()), line)
+    (Some(file.into()), line)
 }
 
 fn split_last(qual: &str, sep: char) -> (Option<&str>, &str) {
@@ -461,7 +484,7 @@ fn python_unmargin(line: &str) -> &str {
     }
 }
 
-fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+fn python<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
     let tb = b"Traceback (most recent call last):";
     let (start_index, (offset, line)) = lines
         .iter()
@@ -475,8 +498,8 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     };
     let trace_start = offset + at;
     let mut frames = Vec::new();
-    let mut kind = String::new();
-    let mut message = String::new();
+    let mut kind = Cow::Borrowed("");
+    let mut message = Cow::Borrowed("");
     for (_, raw) in lines.iter().skip(start_index + 1) {
         let line = python_unmargin(raw);
         if line.trim().is_empty() {
@@ -497,9 +520,9 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                     .next()
                     .filter(|_| contains_str(after, ", in "));
                 frames.push(Frame {
-                    function: function.unwrap_or("<module>").to_string(),
+                    function: function.unwrap_or("<module>").into(),
                     module: Some(python_module(file)),
-                    file: Some(file.to_string()),
+                    file: Some(file.into()),
                     line: line_no,
                 });
             }
@@ -510,18 +533,18 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         }
         match r.find(':') {
             Some(p) if !r[..p].contains(' ') => {
-                kind = r[..p].to_string();
-                message = r[p + 1..].trim().to_string();
+                kind = r[..p].into();
+                message = r[p + 1..].trim().into();
             }
-            _ => kind = r.to_string(),
+            _ => kind = r.into(),
         }
         break;
     }
     if kind.is_empty() {
-        kind = "Exception".to_string();
+        kind = "Exception".into();
     }
     Some(ExceptionInfo {
-        kind,
+        kind: kind.into_owned(),
         message,
         language: Some(Language::Python),
         frames,
@@ -530,25 +553,25 @@ fn python(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 }
 
 /// `/usr/lib/python3.10/http/client.py` → `http.client`; `/app/billing/charge.py` → `charge`.
-fn python_module(file: &str) -> String {
+fn python_module(file: &str) -> Cow<'_, str> {
     let file = file.strip_suffix(".py").unwrap_or(file);
     for marker in ["site-packages/", "dist-packages/"] {
         if let Some(p) = file.rfind(marker) {
-            return file[p + marker.len()..].replace('/', ".");
+            return file[p + marker.len()..].replace('/', ".").into();
         }
     }
     if let Some(p) = find_str(file, "/lib/python") {
         let rest = &file[p + 11..];
         if let Some(slash) = rest.find('/') {
-            return rest[slash + 1..].replace('/', ".");
+            return rest[slash + 1..].replace('/', ".").into();
         }
     }
-    file.rsplit('/').next().unwrap_or(file).to_string()
+    file.rsplit('/').next().unwrap_or(file).into()
 }
 
-fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
-    let mut kind = String::new();
-    let mut message = String::new();
+fn go<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
+    let mut kind = Cow::Borrowed("");
+    let mut message = Cow::Borrowed("");
     let mut trace_start = None;
     let mut frames = Vec::new();
     let mut in_stack = false;
@@ -562,15 +585,15 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
             if kind.is_empty() {
                 for (prefix, k) in [("panic: ", "panic"), ("fatal error: ", "fatal error")] {
                     if let Some(m) = r.strip_prefix(prefix) {
-                        kind = k.to_string();
-                        message = m.trim_end_matches(" [recovered]").to_string();
+                        kind = k.into();
+                        message = m.trim_end_matches(" [recovered]").into();
                         trace_start = Some(offset);
                     }
                 }
                 if kind.is_empty() && r.starts_with("SIG") {
                     if let Some((sig, m)) = split_once_str(r, ": ") {
-                        kind = sig.to_string();
-                        message = m.to_string();
+                        kind = sig.into();
+                        message = m.into();
                         trace_start = Some(offset);
                     }
                 }
@@ -578,17 +601,15 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
             if r.starts_with("goroutine ") || r.starts_with("runtime stack:") {
                 in_stack = true;
                 if kind.is_empty() {
-                    kind = "panic".to_string();
+                    kind = "panic".into();
                     trace_start = Some(offset);
                     // `http: panic serving 1.2.3.4:5: msg` in the header line before.
                     message = match find_str(prev_line, "panic serving ") {
                         Some(p) => {
                             let after = &prev_line[p + 14..];
-                            split_once_str(after, ": ")
-                                .map_or(after, |(_, m)| m)
-                                .to_string()
+                            split_once_str(after, ": ").map_or(after, |(_, m)| m).into()
                         }
-                        None => prev_line.to_string(),
+                        None => prev_line.into(),
                     };
                 }
             }
@@ -616,8 +637,8 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         if let Some(p) = r.rfind('(') {
             let (module, function) = go_symbol(&r[..p]);
             pending = Some(Frame {
-                function: function.to_string(),
-                module: module.map(String::from),
+                function: function.into(),
+                module: module.map(Cow::Borrowed),
                 file: None,
                 line: None,
             });
@@ -628,7 +649,7 @@ fn go(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         kind: if kind.is_empty() {
             "panic".into()
         } else {
-            kind
+            kind.into_owned()
         },
         message,
         language: Some(Language::Go),
@@ -646,9 +667,9 @@ fn go_symbol(sym: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
-    let mut kind = String::new();
-    let mut message = String::new();
+fn ruby<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
+    let mut kind = Cow::Borrowed("");
+    let mut message = Cow::Borrowed("");
     let mut trace_start = None;
     let mut frames = Vec::new();
     for (offset, raw) in lines.iter() {
@@ -666,11 +687,11 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                 // `file.rb:6:in `meth': message (Class)`
                 trace_start = Some(base + ind);
                 if let (Some(open), true) = (rfind_str(r, " ("), r.ends_with(')')) {
-                    kind = r[open + 2..r.len() - 1].to_string();
+                    kind = r[open + 2..r.len() - 1].into();
                     let head = &r[..open];
                     message = match find_str(head, "': ") {
-                        Some(q) => head[q + 3..].to_string(),
-                        None => String::new(),
+                        Some(q) => head[q + 3..].into(),
+                        None => Cow::Borrowed(""),
                     };
                     frames.push(ruby_frame(head));
                 }
@@ -682,8 +703,8 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                         .bytes()
                         .all(|c| c.is_ascii_alphanumeric() || c == b':' || c == b'_')
                 {
-                    kind = r[..open].to_string();
-                    message = r[open + 2..r.len() - 2].to_string();
+                    kind = r[..open].into();
+                    message = r[open + 2..r.len() - 2].into();
                     trace_start = Some(base + ind);
                     continue;
                 }
@@ -701,7 +722,7 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         kind: if kind.is_empty() {
             "RuntimeError".into()
         } else {
-            kind
+            kind.into_owned()
         },
         message,
         language: Some(Language::Ruby),
@@ -711,7 +732,7 @@ fn ruby(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 }
 
 /// `app/models/user.rb:12:in `save'`, `actionpack (5.1.4) lib/x.rb:63:in `call'`.
-fn ruby_frame(r: &str) -> Frame {
+fn ruby_frame(r: &str) -> Frame<'_> {
     let (gem, path_part) = match find_str(r, ") ") {
         Some(p) if r[..p].contains(" (") => (r.split(" (").next(), &r[p + 2..]),
         _ => (None, r),
@@ -728,28 +749,28 @@ fn ruby_frame(r: &str) -> Frame {
         .map(|f| f.split('\'').next().unwrap_or(f))
         .unwrap_or("");
     let module = match (gem, rfind_str(file, "/gems/")) {
-        (Some(g), _) => g.to_string(),
+        (Some(g), _) => g.into(),
         // `/var/lib/gems/3.0.0/gems/actionpack-7.0.4/lib/...`: the gem, without its version.
         (None, Some(p)) => {
             let gem_dir = file[p + 6..].split('/').next().unwrap_or("");
             match gem_dir.rfind('-') {
-                Some(d) => gem_dir[..d].to_string(),
-                None => gem_dir.to_string(),
+                Some(d) => gem_dir[..d].into(),
+                None => gem_dir.into(),
             }
         }
-        (None, None) => file.strip_suffix(".rb").unwrap_or(file).to_string(),
+        (None, None) => file.strip_suffix(".rb").unwrap_or(file).into(),
     };
     Frame {
-        function: function.to_string(),
+        function: function.into(),
         module: Some(module),
-        file: Some(file.to_string()),
+        file: Some(file.into()),
         line,
     }
 }
 
-fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
-    let mut kind = String::new();
-    let mut message = String::new();
+fn php<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
+    let mut kind = Cow::Borrowed("");
+    let mut message = Cow::Borrowed("");
     let mut trace_start = None;
     let mut frames = Vec::new();
     for (offset, line) in lines.iter() {
@@ -767,17 +788,17 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                 if let Some(rest) = body.strip_prefix("exception '") {
                     // PHP 5: exception 'X' with message 'm' in /f.php:5
                     let q = rest.find('\'').unwrap_or(rest.len());
-                    kind = rest[..q].to_string();
+                    kind = rest[..q].into();
                     if let Some(m) = find_str(rest, "with message '") {
                         let m = &rest[m + 14..];
                         let end = rfind_str(m, "' in ").unwrap_or(m.len());
-                        message = m[..end].to_string();
+                        message = m[..end].into();
                     }
                 } else {
                     let (k, m) = split_exception(body);
                     kind = k;
                     message = match rfind_str(&m, " in /") {
-                        Some(p) => m[..p].to_string(),
+                        Some(p) => truncated(m, p),
                         None => m,
                     };
                 }
@@ -795,7 +816,7 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         kind: if kind.is_empty() {
             "Error".into()
         } else {
-            kind
+            kind.into_owned()
         },
         message,
         language: Some(Language::Php),
@@ -805,14 +826,14 @@ fn php(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 }
 
 /// `/f.php(9): Class->method(args)`, `[internal function]: X::{closure}()`, `{main}`.
-fn php_frame(s: &str) -> Frame {
+fn php_frame(s: &str) -> Frame<'_> {
     let (loc, call) = match find_str(s, "): ").or_else(|| find_str(s, "]: ")) {
         Some(p) => (&s[..=p], &s[p + 3..]),
         None => ("", s),
     };
     let (file, line) = match loc.rfind('(') {
         Some(p) => (
-            Some(loc[..p].to_string()),
+            Some(loc[..p].into()),
             loc[p + 1..loc.len() - 1].parse().ok(),
         ),
         None => (None, None),
@@ -822,18 +843,18 @@ fn php_frame(s: &str) -> Frame {
         _ => call,
     };
     let (module, function) = match find_str(call, "->").or_else(|| find_str(call, "::")) {
-        Some(p) => (Some(call[..p].to_string()), &call[p + 2..]),
+        Some(p) => (Some(call[..p].into()), &call[p + 2..]),
         None => (None, call),
     };
     Frame {
-        function: function.to_string(),
+        function: function.into(),
         module,
         file,
         line,
     }
 }
 
-fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+fn rust<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
     let items = &lines.items;
     let (index, (offset, line)) = items
         .iter()
@@ -843,13 +864,11 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     let trace_start = offset + (line.len() - line.trim_start().len());
     let after = split_once_str(line, "panicked at ").map_or("", |(_, a)| a);
     let message = if let Some(old) = after.strip_prefix('\'') {
-        rsplit_once_str(old, "', ")
-            .map_or(old, |(m, _)| m)
-            .to_string()
+        rsplit_once_str(old, "', ").map_or(old, |(m, _)| m).into()
     } else {
         items
             .get(index + 1)
-            .map(|(_, l)| l.to_string())
+            .map(|(_, l)| Cow::Borrowed(*l))
             .filter(|l| !l.starts_with("note: ") && !l.starts_with("stack backtrace:"))
             .unwrap_or_default()
     };
@@ -864,11 +883,11 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
                 _ => sym,
             };
             let (module, function) = match rfind_str(sym, "::") {
-                Some(p) => (Some(sym[..p].to_string()), &sym[p + 2..]),
+                Some(p) => (Some(sym[..p].into()), &sym[p + 2..]),
                 None => (None, sym),
             };
             frames.push(Frame {
-                function: function.to_string(),
+                function: function.into(),
                 module,
                 file: None,
                 line: None,
@@ -880,7 +899,7 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         }
     }
     Some(ExceptionInfo {
-        kind: "panic".to_string(),
+        kind: "panic".into(),
         message,
         language: Some(Language::Rust),
         frames,
@@ -888,7 +907,7 @@ fn rust(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     })
 }
 
-fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
+fn dart<'a>(lines: &Lines<'a>) -> Option<ExceptionInfo<'a>> {
     let items = &lines.items;
     let index = items
         .iter()
@@ -896,11 +915,11 @@ fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
     let trace_start = items[index].0;
     let first = items.get(index + 1).map_or("", |(_, l)| *l).trim();
     let (kind, message) = if let Some(rest) = first.strip_prefix("Instance of '") {
-        (rest.trim_end_matches('\'').to_string(), String::new())
+        (rest.trim_end_matches('\'').into(), Cow::Borrowed(""))
     } else if grouper::exception_shape(first.as_bytes()).is_some() {
         split_exception(first)
     } else {
-        ("UnhandledException".to_string(), first.to_string())
+        ("UnhandledException".into(), first.into())
     };
     let mut frames = Vec::new();
     for (_, l) in items.iter().skip(index + 1) {
@@ -918,14 +937,14 @@ fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
         };
         let (file, line) = file_line_col(loc);
         frames.push(Frame {
-            function: function.to_string(),
+            function: function.into(),
             module: file.clone(),
             file,
             line,
         });
     }
     Some(ExceptionInfo {
-        kind,
+        kind: kind.into_owned(),
         message,
         language: Some(Language::Dart),
         frames,
@@ -937,7 +956,7 @@ fn dart(lines: &Lines<'_>) -> Option<ExceptionInfo> {
 mod tests {
     use super::*;
 
-    fn get(text: &str, hint: Option<Language>) -> ExceptionInfo {
+    fn get(text: &str, hint: Option<Language>) -> ExceptionInfo<'_> {
         extract(text, hint).unwrap_or_else(|| panic!("no exception in {text:?}"))
     }
 
@@ -1037,7 +1056,7 @@ mod tests {
         let e = get(text, None);
         assert_eq!(e.language, Some(Language::Go));
         assert_eq!(
-            (e.kind.as_str(), e.message.as_str()),
+            (e.kind.as_str(), e.message.as_ref()),
             ("panic", "assignment to entry in nil map")
         );
         assert_eq!(e.frames.len(), 2);
@@ -1054,7 +1073,7 @@ mod tests {
             Some(Language::Ruby),
         );
         assert_eq!(
-            (rb.kind.as_str(), rb.message.as_str()),
+            (rb.kind.as_str(), rb.message.as_ref()),
             ("ZeroDivisionError", "divided by 0")
         );
         assert_eq!(rb.frames[0].function, "divide");
@@ -1066,7 +1085,7 @@ mod tests {
             Some(Language::Php),
         );
         assert_eq!(
-            (php.kind.as_str(), php.message.as_str()),
+            (php.kind.as_str(), php.message.as_ref()),
             ("InvalidArgumentException", "bad id")
         );
         assert_eq!(php.frames[0].module.as_deref(), Some("App\\Repo"));
@@ -1079,7 +1098,7 @@ mod tests {
             Some(Language::Rust),
         );
         assert_eq!(
-            (rs.kind.as_str(), rs.message.as_str()),
+            (rs.kind.as_str(), rs.message.as_ref()),
             ("panic", "index out of bounds")
         );
         assert_eq!(rs.frames[0].module.as_deref(), Some("app"));
