@@ -3,7 +3,7 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
-use crate::bytes::find_str;
+use crate::bytes::{contains_str, find_str};
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::Fnv64;
 use crate::language::Language;
@@ -22,24 +22,36 @@ pub fn of_exception(exc: &ExceptionInfo) -> u64 {
     };
     h.write_field("exception");
     field(&mut h, &exc.kind);
-    let app: Vec<&Frame> = exc
-        .frames
-        .iter()
-        .filter(|f| !is_runtime_frame(exc.language, f))
-        .collect();
-    let frames: Vec<&Frame> = if app.is_empty() {
-        exc.frames.iter().collect()
-    } else {
-        app
-    };
-    if frames.is_empty() {
+    // The first TOP_FRAMES application frames, or the first frames of all when none is an
+    // application frame: picked by index, so nothing is collected into a list.
+    let mut app = [0usize; TOP_FRAMES];
+    let mut found = 0;
+    for (i, f) in exc.frames.iter().enumerate() {
+        if !is_runtime_frame(exc.language, f) {
+            app[found] = i;
+            found += 1;
+            if found == TOP_FRAMES {
+                break;
+            }
+        }
+    }
+    if exc.frames.is_empty() {
         // Nothing but the type would lump every `panic` together: the message decides.
         template_into(&mut h, &exc.message);
         h.write(&[0xff]);
     }
-    for f in frames.iter().take(TOP_FRAMES) {
-        field(&mut h, f.module.as_deref().unwrap_or(""));
-        field(&mut h, &f.function);
+    let mut frame = |h: &mut Fnv64, f: &Frame<'_>| {
+        field(h, f.module.as_deref().unwrap_or(""));
+        field(h, &f.function);
+    };
+    if found == 0 {
+        for f in exc.frames.iter().take(TOP_FRAMES) {
+            frame(&mut h, f);
+        }
+    } else {
+        for &i in &app[..found] {
+            frame(&mut h, &exc.frames[i]);
+        }
     }
     h.finish()
 }
@@ -60,7 +72,14 @@ pub fn of_message(service: &str, message: &str) -> u64 {
 fn is_runtime_frame(lang: Option<Language>, f: &Frame) -> bool {
     let module = f.module.as_deref().unwrap_or("");
     let file = f.file.as_deref().unwrap_or("");
-    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| module.starts_with(p));
+    // The first byte is compared first: most prefixes are ruled out without a memcmp,
+    // which the interpreter runs byte by byte.
+    let first = module.as_bytes().first().copied();
+    let starts = |prefixes: &[&str]| {
+        prefixes
+            .iter()
+            .any(|p| p.as_bytes().first().copied() == first && module.starts_with(p))
+    };
     match lang {
         Some(Language::Java) => starts(&[
             "java.",
@@ -88,9 +107,9 @@ fn is_runtime_frame(lang: Option<Language>, f: &Frame) -> bool {
         ]),
         Some(Language::Dotnet) => starts(&["System.", "Microsoft.", "Mono."]) || module == "System",
         Some(Language::Python) => {
-            file.contains("/lib/python")
-                || file.contains("site-packages/")
-                || file.contains("dist-packages/")
+            contains_str(file, "/lib/python")
+                || contains_str(file, "site-packages/")
+                || contains_str(file, "dist-packages/")
                 || file.starts_with("<frozen ")
         }
         Some(Language::Go) => {
@@ -105,15 +124,15 @@ fn is_runtime_frame(lang: Option<Language>, f: &Frame) -> bool {
         Some(Language::Node) => {
             file.starts_with("node:")
                 || file.starts_with("internal/")
-                || file.contains("node_modules/")
+                || contains_str(file, "node_modules/")
         }
         Some(Language::Ruby) => {
-            file.contains("/gems/")
-                || file.contains("/ruby/")
+            contains_str(file, "/gems/")
+                || contains_str(file, "/ruby/")
                 || (!module.is_empty() && file.strip_suffix(".rb") != Some(module))
         }
         Some(Language::Php) => {
-            file.is_empty() || file.contains("/vendor/") || f.function == "{main}"
+            file.is_empty() || contains_str(file, "/vendor/") || f.function == "{main}"
         }
         Some(Language::Rust) => {
             starts(&[
@@ -161,9 +180,11 @@ pub fn normalize_symbol_into(out: &mut String, s: &str) {
         // Everything but `<`, '`' and digits is copied as it is, a stretch at a time.
         if c != b'<' && c != b'`' && !c.is_ascii_digit() {
             let run = i;
-            while i < b.len() && b[i] != b'<' && b[i] != b'`' && !b[i].is_ascii_digit() {
-                i += 1;
-            }
+            i = first_hit(b, i, |v| {
+                digit_bytes(v)
+                    | zero_bytes(v ^ (ONES * u64::from(b'<')))
+                    | zero_bytes(v ^ (ONES * u64::from(b'`')))
+            });
             out.push_str(&s[run..i]);
             continue;
         }
@@ -374,31 +395,45 @@ const CLASS: [u8; 256] = {
 /// quote, a digit, '@'; also `#` and `&`, which share a test with the quotes), or
 /// `bytes.len()`.
 fn next_candidate(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte that is zero in `x` (exact for the lowest such byte,
-    // which is the only one used).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    first_hit(bytes, from, |v| {
+        // `"` 0x22 and `'` 0x27 (with `#`, `&`) once bits 0 and 2 are cleared; `@` 0x40
+        // and '`' 0x60 once bit 5 is set.
+        let quote = zero_bytes((v & !(ONES * 0x05)) ^ (ONES * 0x22));
+        let at = zero_bytes((v | (ONES * 0x20)) ^ (ONES * 0x60));
+        digit_bytes(v) | quote | at
+    })
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `x` (exact for the lowest one, the only one used:
+/// a borrow can only mark bytes above a true zero).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The high bit of each ASCII digit of `v` (exact for the lowest one, as above).
+fn digit_bytes(v: u64) -> u64 {
+    let x = v ^ (ONES * u64::from(b'0'));
+    x.wrapping_sub(ONES * 10) & !x & HIGH
+}
+
+/// The index of the first byte at or after `from` that `hits` marks (by its high bit,
+/// eight bytes per step), or `bytes.len()`. `hits` must mark no zero byte: the last few
+/// bytes are read padded with zeros.
+fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) -> usize {
     let mut i = from;
     while i < bytes.len() {
         let v = crate::bytes::word_at(bytes, i).unwrap_or_else(|| {
-            // The last few bytes, padded with zeros (which are no candidates).
             let mut w = [0u8; 8];
             let rest = &bytes[i..];
             w[..rest.len()].copy_from_slice(rest);
             u64::from_le_bytes(w)
         });
-        let digit = {
-            let x = v ^ (ONES * u64::from(b'0'));
-            x.wrapping_sub(ONES * 10) & !x & HIGH
-        };
-        // `"` 0x22 and `'` 0x27 (with `#`, `&`) once bits 0 and 2 are cleared; `@` 0x40
-        // and '`' 0x60 once bit 5 is set.
-        let quote = zero((v & !(ONES * 0x05)) ^ (ONES * 0x22));
-        let at = zero((v | (ONES * 0x20)) ^ (ONES * 0x60));
-        let hits = digit | quote | at;
-        if hits != 0 {
-            return (i + hits.trailing_zeros() as usize / 8).min(bytes.len());
+        let h = hits(v);
+        if h != 0 {
+            return (i + h.trailing_zeros() as usize / 8).min(bytes.len());
         }
         i += 8;
     }
@@ -529,6 +564,7 @@ mod tests {
     /// same bytes, since fingerprints are stable identifiers.
     mod reference {
         use super::super::{is_ipv4, is_uuid};
+        use crate::bytes::find_str;
 
         pub fn template_into(out: &mut String, message: &str) {
             let b = message.as_bytes();
@@ -654,6 +690,108 @@ mod tests {
                 out.push_str(&word[run_start..]);
             }
         }
+
+        pub fn normalize_symbol_into(out: &mut String, s: &str) {
+            let mut s = s;
+            for cut in ["$$", "/0x"] {
+                if let Some(p) = find_str(s, cut) {
+                    s = &s[..p];
+                }
+            }
+            for prefix in ["block in ", "rescue in ", "ensure in "] {
+                if let Some(rest) = s.strip_prefix(prefix) {
+                    s = rest;
+                }
+            }
+            if s.starts_with("block (") {
+                if let Some(p) = find_str(s, " in ") {
+                    s = &s[p + 4..];
+                }
+            }
+            let start = out.len();
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                let c = b[i];
+                // Everything but `<`, '`' and digits is copied as it is, a stretch at a time.
+                if c != b'<' && c != b'`' && !c.is_ascii_digit() {
+                    let run = i;
+                    while i < b.len() && b[i] != b'<' && b[i] != b'`' && !b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    out.push_str(&s[run..i]);
+                    continue;
+                }
+                // .NET compiler-generated `<Name>d__2`: keep Name, drop the suffix.
+                if c == b'<' {
+                    if let Some(close) = s[i..].find('>') {
+                        let inner = &s[i + 1..i + close];
+                        let after = &b[i + close + 1..];
+                        let generated = after.len() >= 3
+                            && after[0].is_ascii_lowercase()
+                            && after[1] == b'_'
+                            && after[2] == b'_';
+                        if generated && !inner.is_empty() {
+                            out.push_str(inner);
+                            i += close + 1;
+                            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                                i += 1;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                // Generic arity and arguments: Dictionary`2[System.String,...].
+                if c == b'`' {
+                    i += 1;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    if i < b.len() && b[i] == b'[' {
+                        let mut depth = 0;
+                        while i < b.len() {
+                            match b[i] {
+                                b'[' => depth += 1,
+                                b']' => {
+                                    depth -= 1;
+                                    if depth == 0 {
+                                        i += 1;
+                                        break;
+                                    }
+                                }
+                                _ => {}
+                            }
+                            i += 1;
+                        }
+                    }
+                    continue;
+                }
+                if c == b'0' && b.get(i + 1) == Some(&b'x') {
+                    out.push('#');
+                    i += 2;
+                    while i < b.len() && b[i].is_ascii_hexdigit() {
+                        i += 1;
+                    }
+                    continue;
+                }
+                if c.is_ascii_digit() {
+                    // Digits glued to a generated marker are ids: `$3`, `func1`, `_0`, `.3`.
+                    let prev = if i > 0 { b[i - 1] } else { b' ' };
+                    let generated =
+                        matches!(prev, b'$' | b'_' | b'.' | b'-') || out[start..].ends_with("func");
+                    if generated {
+                        out.push('#');
+                        while i < b.len() && b[i].is_ascii_digit() {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                }
+                // An ASCII byte (`<` without a generated suffix, a digit that is not an id).
+                out.push(char::from(c));
+                i += 1;
+            }
+        }
     }
 
     proptest::proptest! {
@@ -664,6 +802,17 @@ mod tests {
             let mut expected = String::new();
             reference::template_into(&mut expected, &message);
             proptest::prop_assert_eq!(template(&message), expected);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn symbols_normalize_as_the_byte_by_byte_reference(
+            symbol in "[a-zA-Z0-9$<>`_.\\[\\],/x ]{0,40}"
+        ) {
+            let mut expected = String::new();
+            reference::normalize_symbol_into(&mut expected, &symbol);
+            proptest::prop_assert_eq!(normalize_symbol(&symbol), expected);
         }
     }
 
