@@ -196,14 +196,13 @@ impl Filter {
             return Some(text);
         };
         let stripped = line.strip_suffix('\n');
-        let line_json = match (&line, stripped) {
-            (std::borrow::Cow::Borrowed(_), _) => LineJson::Verbatim,
-            (std::borrow::Cow::Owned(_), None) => {
-                // The member is a validated string, so its body is between its quotes.
-                let body = &log_member.value[1..log_member.value.len() - 1];
-                LineJson::Escaped(body.to_owned())
-            }
-            (std::borrow::Cow::Owned(_), Some(_)) => LineJson::Unknown,
+        let escaped = matches!(line, std::borrow::Cow::Owned(_));
+        // The member is a validated string, so its body is between its quotes.
+        let body = &log_member.value[1..log_member.value.len() - 1];
+        let line_json = move || match (escaped, stripped.is_some()) {
+            (false, _) => LineJson::Verbatim,
+            (true, false) => LineJson::Escaped(body.to_owned()),
+            (true, true) => LineJson::Unknown,
         };
         let line = stripped.unwrap_or(&line);
         let stream = members
@@ -213,10 +212,10 @@ impl Filter {
             .unwrap_or_default();
         let passthrough = self.passthrough(&members);
         self.stats.lines += 1;
-        let meta = LineMeta {
+        let meta = || LineMeta {
             time,
             passthrough,
-            json: line_json,
+            json: line_json(),
         };
         self.streams.push(
             tag,

@@ -195,6 +195,12 @@ impl<M> TraceGrouper<M> {
     /// Feeds one line (without its trailing newline) with its metadata.
     /// Groups this line completes become available from `pop_completed`.
     pub fn push(&mut self, line: &str, meta: M, ctx: &GroupContext) {
+        self.push_with(line, || meta, ctx);
+    }
+
+    /// `push`, making the line's metadata only when it is kept: a line that continues
+    /// a group leaves only its text (most lines of a trace).
+    pub fn push_with(&mut self, line: &str, meta: impl FnOnce() -> M, ctx: &GroupContext) {
         let decision = match &self.held {
             None => Decision::Break { header: None },
             Some(held) => decide(held, line, ctx),
@@ -202,7 +208,7 @@ impl<M> TraceGrouper<M> {
         match decision {
             Decision::Break { header } => {
                 self.complete_held();
-                self.start(line, meta, ctx, header);
+                self.start(line, meta(), ctx, header);
             }
             Decision::Continue(step) => self.append(line, meta, step, ctx),
         }
@@ -301,7 +307,7 @@ impl<M> TraceGrouper<M> {
         });
     }
 
-    fn append(&mut self, line: &str, meta: M, step: Step, ctx: &GroupContext) {
+    fn append(&mut self, line: &str, meta: impl FnOnce() -> M, step: Step, ctx: &GroupContext) {
         let Some(held) = self.held.as_mut() else {
             return;
         };
@@ -318,7 +324,7 @@ impl<M> TraceGrouper<M> {
                 self.complete_held();
                 self.begin(
                     line,
-                    meta,
+                    meta(),
                     ctx,
                     Phase::Plain { header: false },
                     None,
@@ -337,11 +343,11 @@ impl<M> TraceGrouper<M> {
                 done.group.kind = kind;
                 self.push_completed(done.group);
             }
-            self.begin(line, meta, ctx, step.phase, lang, kind, true);
+            self.begin(line, meta(), ctx, step.phase, lang, kind, true);
             return;
         }
         if step.blank {
-            self.tentative.push((held.group.text.len(), meta));
+            self.tentative.push((held.group.text.len(), meta()));
             held.blank_run += 1;
         } else {
             self.tentative.clear();

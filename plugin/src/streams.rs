@@ -87,7 +87,7 @@ impl StreamTable {
         tag: &str,
         stream: &str,
         line: &str,
-        meta: LineMeta,
+        meta: impl FnOnce() -> LineMeta,
         now_ms: u64,
         ctx: &GroupContext,
         max_streams: usize,
@@ -122,7 +122,7 @@ impl StreamTable {
             }
         };
         let slot = &mut self.slots[idx].1;
-        slot.grouper.push(line, meta, ctx);
+        slot.grouper.push_with(line, meta, ctx);
         slot.last_seen_ms = now_ms;
         drain(slot, done);
         self.rebalance(idx);
@@ -272,7 +272,7 @@ mod tests {
             tag,
             "stdout",
             line,
-            meta(),
+            meta,
             now,
             &ctx(),
             max_streams,
@@ -315,8 +315,8 @@ mod tests {
         let mut t = StreamTable::default();
         let mut done = Vec::new();
         let long = "z".repeat(600);
-        t.push("a", "s", &long, meta(), 1, &ctx(), 100, 1000, &mut done);
-        t.push("b", "s", &long, meta(), 2, &ctx(), 100, 1000, &mut done);
+        t.push("a", "s", &long, meta, 1, &ctx(), 100, 1000, &mut done);
+        t.push("b", "s", &long, meta, 2, &ctx(), 100, 1000, &mut done);
         assert_eq!(
             done.len(),
             1,
