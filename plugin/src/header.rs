@@ -43,7 +43,7 @@ impl Level {
 
     /// Parses a level word in any common spelling (`error`, `ERR`, `E`, `crit`, `warning`, `50`...).
     pub fn parse(word: &str) -> Option<Level> {
-        let word = word.trim();
+        let word = trim(word);
         if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
             return Self::from_number(word);
         }
@@ -183,8 +183,7 @@ impl HeaderParser {
             message: Cow::Borrowed(line),
             ..Header::default()
         };
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('{') && parse_json(line, reference, &mut h) {
+        if trim_start(line).starts_with('{') && parse_json(line, reference, &mut h) {
             return h;
         }
         let message_start = match self.custom_header(line, reference, &mut h) {
@@ -193,7 +192,7 @@ impl HeaderParser {
         };
         match message_start {
             Some(MESSAGE_SET) => {}
-            Some(p) => h.message = Cow::Borrowed(line[p.min(line.len())..].trim_start()),
+            Some(p) => h.message = Cow::Borrowed(trim_start(&line[p.min(line.len())..])),
             None => {
                 if let Some(ts) = timestamp_in_text(line.as_bytes(), reference) {
                     h.timestamp = Some(ts);
@@ -358,6 +357,28 @@ fn is_name(tok: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b'/' | b'-'))
 }
 
+/// An ASCII byte that is not white space: a text starting and ending with one needs no
+/// trimming, which `str::trim` only finds out by decoding characters from each end.
+fn is_plain(c: u8) -> bool {
+    c < 0x80 && !matches!(c, b'\t'..=b'\r' | b' ')
+}
+
+/// `s.trim()`, without the character decoding when there is nothing to trim.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if is_plain(a) && is_plain(z) => s,
+        _ => s.trim(),
+    }
+}
+
+/// `s.trim_start()`, without the character decoding when there is nothing to trim.
+fn trim_start(s: &str) -> &str {
+    match s.as_bytes().first() {
+        Some(&a) if is_plain(a) => s,
+        _ => s.trim_start(),
+    }
+}
+
 /// `s.contains(c)` for an ASCII `c`, eight bytes per step.
 fn has_byte(s: &str, c: u8) -> bool {
     crate::bytes::find(s.as_bytes(), 0, c) < s.len()
@@ -368,7 +389,7 @@ fn is_hex_id(s: &str) -> bool {
 }
 
 fn nonempty(s: &str) -> Option<Cow<'_, str>> {
-    let s = s.trim();
+    let s = trim(s);
     (!s.is_empty()).then_some(Cow::Borrowed(s))
 }
 
@@ -515,7 +536,7 @@ fn bracket<'a>(
     after_dashes: bool,
     thread_after_dashes: &mut bool,
 ) -> bool {
-    let trimmed = inner.trim();
+    let trimmed = trim(inner);
     // `[error]`, `[core:error]` (Apache 2.4), `[ERROR]`.
     let level_word = match trimmed.as_bytes().iter().rposition(|&c| c == b':') {
         Some(i) => &trimmed[i + 1..],
@@ -845,6 +866,25 @@ fn php_level(h: &mut Header<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trims_like_std() {
+        for t in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "a\u{a0}",
+            "\u{a0}a",
+            "\u{b}a\u{c}",
+            "a\u{1c}",
+            "é",
+            " é ",
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+            assert_eq!(trim_start(t), t.trim_start(), "{t:?}");
+        }
+    }
 
     fn reference() -> Timestamp {
         Timestamp::from_civil(2026, 11, 20, 13, 0, 0, 0, 0).unwrap()

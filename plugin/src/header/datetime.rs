@@ -553,7 +553,7 @@ pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
 /// A timestamp given as a JSON/logfmt value: a layout above, or epoch seconds, millis,
 /// micros or nanos (told apart by magnitude), possibly with a fraction.
 pub(super) fn timestamp_value(text: &str, reference: Timestamp) -> Option<Timestamp> {
-    let b = text.trim().as_bytes();
+    let b = trim(text).as_bytes();
     if b.is_empty() {
         return None;
     }

@@ -176,7 +176,7 @@ pub(super) fn sub<'a>(value: &Cow<'a, str>, start: usize, end: usize) -> Cow<'a,
 }
 
 pub(super) fn set<'a>(slot: &mut Option<Cow<'a, str>>, value: Cow<'a, str>) {
-    if slot.is_none() && !value.trim().is_empty() {
+    if slot.is_none() && !trim(&value).is_empty() {
         *slot = Some(value);
     }
 }
