@@ -2,18 +2,29 @@
 //! WAMR) has no vector compare, and in its interpreter one step of a word loop costs about
 //! what one byte of a byte loop does.
 
-const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether some byte of `v` is below `n` (`n` at most 128): the high bit of `x - n & !x`
-/// is set in some byte exactly then.
-pub(crate) fn has_below(v: u64, n: u8) -> bool {
-    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH != 0
+/// The high bit of each byte of `v` below `n` (`n` at most 128). Exact for the lowest
+/// marked byte, the only one ever read: a borrow can mark bytes above a true one only.
+pub(crate) fn below_bytes(v: u64, n: u8) -> u64 {
+    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH
 }
 
-/// Whether some byte of `v` is `b`.
-pub(crate) fn has_byte(v: u64, b: u8) -> bool {
-    has_below(v ^ (ONES * u64::from(b)), 1)
+/// The high bit of each zero byte of `x` (exact for the lowest one, as above).
+pub(crate) fn zero_bytes(x: u64) -> u64 {
+    below_bytes(x, 1)
+}
+
+/// The high bit of each byte of `v` equal to `b` (exact for the lowest one).
+pub(crate) fn eq_bytes(v: u64, b: u8) -> u64 {
+    zero_bytes(v ^ (ONES * u64::from(b)))
+}
+
+/// The high bit of each ASCII digit of `v` (exact for the lowest one): digits are the
+/// bytes below 10 once `'0'` is xored away.
+pub(crate) fn digit_bytes(v: u64) -> u64 {
+    below_bytes(v ^ (ONES * u64::from(b'0')), 10)
 }
 
 /// The eight bytes at `i` as one little-endian word, if there are eight.
@@ -24,46 +35,41 @@ pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
-/// The index of the first `a` or `b` in `bytes` at or after `from`, or `bytes.len()`.
-pub fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> usize {
+/// The index of the first byte at or after `from` that `hits` marks (by its high bit,
+/// eight bytes per step), or `bytes.len()`. The marked byte's place in its word is its
+/// lowest mark's (one `ctz`), not a byte loop over the word. The last few bytes are read
+/// padded with zeros; a mark on the padding means no byte matched.
+pub(crate) fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) -> usize {
     let mut i = from;
-    while let Some(v) = word_at(bytes, i) {
-        if has_byte(v, a) | has_byte(v, b) {
-            break;
+    while i < bytes.len() {
+        let v = word_at(bytes, i).unwrap_or_else(|| {
+            let mut w = [0u8; 8];
+            let rest = &bytes[i..];
+            w[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(w)
+        });
+        let h = hits(v);
+        if h != 0 {
+            return (i + h.trailing_zeros() as usize / 8).min(bytes.len());
         }
         i += 8;
     }
-    while let Some(&c) = bytes.get(i) {
-        if c == a || c == b {
-            return i;
-        }
-        i += 1;
-    }
     bytes.len()
+}
+
+/// The index of the first `a` or `b` in `bytes` at or after `from`, or `bytes.len()`.
+pub fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> usize {
+    first_hit(bytes, from, |v| eq_bytes(v, a) | eq_bytes(v, b))
 }
 
 /// The index of the first `a` in `bytes` at or after `from`, or `bytes.len()`.
 pub fn find(bytes: &[u8], from: usize, a: u8) -> usize {
-    find2(bytes, from, a, a)
+    first_hit(bytes, from, |v| eq_bytes(v, a))
 }
 
 /// The index of the first ASCII digit in `bytes` at or after `from`, or `bytes.len()`.
 pub fn find_digit(bytes: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(v) = word_at(bytes, i) {
-        // Digits are the bytes below 10 once `'0'` is xored away.
-        if has_below(v ^ (ONES * u64::from(b'0')), 10) {
-            break;
-        }
-        i += 8;
-    }
-    while let Some(&c) = bytes.get(i) {
-        if c.is_ascii_digit() {
-            return i;
-        }
-        i += 1;
-    }
-    bytes.len()
+    first_hit(bytes, from, digit_bytes)
 }
 
 /// `s.find(pat)` for a non-empty `pat`: its first byte found eight bytes per step, then

@@ -3,7 +3,7 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
-use crate::bytes::{contains_str, find_str};
+use crate::bytes::{contains_str, digit_bytes, find_str, first_hit, zero_bytes, ONES};
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::Fnv64;
 use crate::language::Language;
@@ -402,42 +402,6 @@ fn next_candidate(bytes: &[u8], from: usize) -> usize {
         let at = zero_bytes((v | (ONES * 0x20)) ^ (ONES * 0x60));
         digit_bytes(v) | quote | at
     })
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each zero byte of `x` (exact for the lowest one, the only one used:
-/// a borrow can only mark bytes above a true zero).
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGH
-}
-
-/// The high bit of each ASCII digit of `v` (exact for the lowest one, as above).
-fn digit_bytes(v: u64) -> u64 {
-    let x = v ^ (ONES * u64::from(b'0'));
-    x.wrapping_sub(ONES * 10) & !x & HIGH
-}
-
-/// The index of the first byte at or after `from` that `hits` marks (by its high bit,
-/// eight bytes per step), or `bytes.len()`. `hits` must mark no zero byte: the last few
-/// bytes are read padded with zeros.
-fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) -> usize {
-    let mut i = from;
-    while i < bytes.len() {
-        let v = crate::bytes::word_at(bytes, i).unwrap_or_else(|| {
-            let mut w = [0u8; 8];
-            let rest = &bytes[i..];
-            w[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(w)
-        });
-        let h = hits(v);
-        if h != 0 {
-            return (i + h.trailing_zeros() as usize / 8).min(bytes.len());
-        }
-        i += 8;
-    }
-    bytes.len()
 }
 
 fn push_masked(out: &mut impl TemplateOut, word: &str) {

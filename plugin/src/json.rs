@@ -206,23 +206,10 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Bit's interpreter each step costs about what one byte of a byte loop does, and this scan
 /// runs over every byte of every line, read and written.
 pub(crate) fn plain_until(bytes: &[u8], from: usize) -> usize {
-    use crate::bytes::{has_below, has_byte, word_at};
-    let mut i = from;
-    // A yes/no answer per word; the byte loop below finds which byte.
-    while let Some(v) = word_at(bytes, i) {
-        // `|`, not `||`: three word operations are cheaper than two more branches.
-        if has_below(v, 0x20) | has_byte(v, b'"') | has_byte(v, b'\\') {
-            break;
-        }
-        i += 8;
-    }
-    while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            break;
-        }
-        i += 1;
-    }
-    i
+    use crate::bytes::{below_bytes, eq_bytes, first_hit};
+    first_hit(bytes, from, |v| {
+        below_bytes(v, 0x20) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
+    })
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
