@@ -335,8 +335,14 @@ fn exception_level(exc: &ExceptionInfo) -> Level {
 
 /// Whether `tail` is a slice ending where `text` ends (a suffix of it, as a slice).
 fn is_tail_of(tail: &str, text: &str) -> bool {
-    let (t, x) = (tail.as_ptr() as usize, text.as_ptr() as usize);
-    t >= x && t + tail.len() == x + text.len()
+    let ((t, t_end), (x, x_end)) = (span(tail), span(text));
+    t >= x && t_end == x_end
+}
+
+/// Where `s` lies in memory: the address of its first byte and one past its last.
+fn span(s: &str) -> (usize, usize) {
+    let start = s.as_ptr() as usize;
+    (start, start + s.len())
 }
 
 fn opt_str(out: &mut String, key: &str, value: Option<&str>, verbatim: &str) {
@@ -351,8 +357,8 @@ fn opt_str(out: &mut String, key: &str, value: Option<&str>, verbatim: &str) {
 /// `write_str`, copying `s` as it is when it is a part of `verbatim` (text known to need
 /// no escaping), which saves the scan for bytes to escape.
 fn write_part(out: &mut String, s: &str, verbatim: &str) {
-    let (p, v) = (s.as_ptr() as usize, verbatim.as_ptr() as usize);
-    if !verbatim.is_empty() && p >= v && p + s.len() <= v + verbatim.len() {
+    let ((p, p_end), (v, v_end)) = (span(s), span(verbatim));
+    if !verbatim.is_empty() && p >= v && p_end <= v_end {
         out.push('"');
         out.push_str(s);
         out.push('"');
