@@ -328,21 +328,41 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
         }
         // The word around the digit or '@': words start no earlier than `i`, where the
         // previous word, quote or masked value ended.
+        // The classes of the word's bytes are gathered on the way (`push_masked` asks
+        // which kinds it has and which kinds all of its bytes are).
+        let mut classes = Classes::of(CLASS[usize::from(c)], t);
         let mut start = t;
-        while start > i && CLASS[usize::from(b[start - 1])] & WORD != 0 {
+        while start > i {
+            let k = CLASS[usize::from(b[start - 1])];
+            if k & WORD == 0 {
+                break;
+            }
             start -= 1;
+            classes.add(k, start);
         }
         let mut end = t + 1;
-        while end < b.len() && CLASS[usize::from(b[end])] & WORD != 0 {
+        while end < b.len() {
+            let k = CLASS[usize::from(b[end])];
+            if k & WORD == 0 {
+                break;
+            }
+            classes.add(k, end);
             end += 1;
         }
         i = end;
         // A trailing '.', ':' or '-' is punctuation, not part of the value.
+        let whole = end;
         while end > start + 1 && matches!(b[end - 1], b'.' | b':' | b'-') {
             end -= 1;
         }
         out.put(&message[plain..start]);
-        push_masked(out, &message[start..end]);
+        let word = &message[start..end];
+        if end == whole {
+            classes.first_at = classes.first_at.saturating_sub(start);
+            push_classified(out, word, classes);
+        } else {
+            push_masked(out, word);
+        }
         plain = end;
     }
     out.put(&message[plain..]);
@@ -356,6 +376,7 @@ const QUOTE: u8 = 8; // `"`, `'` or '`'
 const NUMERIC: u8 = 16; // digit or one of `.:-+/`: a word of these only is a number
 const HEXISH: u8 = 32; // hex digit, ':' or '-'
 const SLASH: u8 = 64;
+const DOT: u8 = 128;
 
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -385,6 +406,9 @@ const CLASS: [u8; 256] = {
         if b == b'/' {
             k |= SLASH;
         }
+        if b == b'.' {
+            k |= DOT;
+        }
         t[c] = k;
         c += 1;
     }
@@ -404,21 +428,53 @@ fn next_candidate(bytes: &[u8], from: usize) -> usize {
     })
 }
 
+/// What a word is made of: the classes some of its bytes have (`any`), the classes all of
+/// them have (`all`), and where its first '@' is (its length when it has none).
+#[derive(Clone, Copy)]
+struct Classes {
+    any: u8,
+    all: u8,
+    first_at: usize,
+}
+
+impl Classes {
+    /// The classes of one byte, `k`, at `at`.
+    fn of(k: u8, at: usize) -> Self {
+        Self {
+            any: k,
+            all: k,
+            first_at: if k & AT != 0 { at } else { usize::MAX },
+        }
+    }
+
+    /// Adds a byte of classes `k` at `at`, in any order.
+    fn add(&mut self, k: u8, at: usize) {
+        if k & AT != 0 {
+            self.first_at = self.first_at.min(at);
+        }
+        self.any |= k;
+        self.all &= k;
+    }
+}
+
 fn push_masked(out: &mut impl TemplateOut, word: &str) {
     let b = word.as_bytes();
-    // One pass for every question asked of the word: which kinds of bytes it has (`any`)
-    // and which kinds all of its bytes are (`all`).
-    let mut any = 0u8;
-    let mut all = !0u8;
-    let mut first_at = b.len();
+    // One pass for every question asked of the word.
+    let mut classes = Classes {
+        any: 0,
+        all: !0,
+        first_at: usize::MAX,
+    };
     for (i, &c) in b.iter().enumerate() {
-        let k = CLASS[usize::from(c)];
-        if k & AT != 0 && any & AT == 0 {
-            first_at = i;
-        }
-        any |= k;
-        all &= k;
+        classes.add(CLASS[usize::from(c)], i);
     }
+    push_classified(out, word, classes);
+}
+
+/// `push_masked` for a word whose classes are known.
+fn push_classified(out: &mut impl TemplateOut, word: &str, classes: Classes) {
+    let b = word.as_bytes();
+    let Classes { any, all, first_at } = classes;
     if any & AT != 0 && first_at > 0 && crate::bytes::find(b, first_at, b'.') < b.len() {
         out.put("<email>");
         return;
@@ -427,9 +483,9 @@ fn push_masked(out: &mut impl TemplateOut, word: &str) {
         out.put(word);
         return;
     }
-    if is_uuid(b) {
+    if b.len() == 36 && is_uuid(b) {
         out.put("<uuid>");
-    } else if is_ipv4(word) {
+    } else if any & DOT != 0 && is_ipv4(word) {
         out.put("<ip>");
     } else if all & NUMERIC != 0 {
         out.put("<num>");
