@@ -352,10 +352,20 @@ fn is_separator(tok: &[u8]) -> bool {
 /// A logger-like name: letters, digits and `. _ $ / -`, starting with a letter.
 fn is_name(tok: &[u8]) -> bool {
     tok.first().is_some_and(u8::is_ascii_alphabetic)
-        && tok
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b'/' | b'-'))
+        && tok.iter().all(|&c| NAME_BYTE[usize::from(c)])
 }
+
+/// The bytes of a logger-like name (one lookup per byte on every logger a header has).
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'$' | b'/' | b'-');
+        c += 1;
+    }
+    t
+};
 
 /// An ASCII byte that is not white space: a text starting and ending with one needs no
 /// trimming, which `str::trim` only finds out by decoding characters from each end.
@@ -516,6 +526,10 @@ fn bracketed_level(tok: &[u8]) -> bool {
 }
 
 fn is_pid_tid(tok: &[u8]) -> bool {
+    // Digits come first: most tokens are words and stop here.
+    if !tok.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
     let t = tok.strip_suffix(b":").unwrap_or(tok);
     match t.iter().position(|&c| c == b'#') {
         Some(i) => {
