@@ -107,10 +107,16 @@ impl Level {
             return None;
         }
         let (level, english) = Self::from_name(word)?;
-        let upper = word.bytes().all(|b| b.is_ascii_uppercase());
-        let lower = word.bytes().all(|b| b.is_ascii_lowercase());
-        let capitalized = word.as_bytes()[0].is_ascii_uppercase()
-            && word.bytes().skip(1).all(|b| b.is_ascii_lowercase());
+        // One pass: are all letters upper case, and are all but the first lower case?
+        let b = word.as_bytes();
+        let mut upper = b[0].is_ascii_uppercase();
+        let mut rest_lower = true;
+        for c in &b[1..] {
+            upper &= c.is_ascii_uppercase();
+            rest_lower &= c.is_ascii_lowercase();
+        }
+        let lower = rest_lower && b[0].is_ascii_lowercase();
+        let capitalized = rest_lower && b[0].is_ascii_uppercase();
         if !(upper || lower || capitalized) {
             return None;
         }
@@ -420,9 +426,11 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
             return p;
         }
         if b[p] == b'[' {
-            let Some(close) = b[p..b.len().min(p + 256)].iter().position(|&c| c == b']') else {
+            let window = &b[p..b.len().min(p + 256)];
+            let close = crate::bytes::find(window, 0, b']');
+            if close == window.len() {
                 return p;
-            };
+            }
             let inner = &line[p + 1..p + close];
             if !bracket(inner, h, after_dashes, &mut thread_after_dashes) {
                 return p;
@@ -552,7 +560,11 @@ fn bracket<'a>(
 ) -> bool {
     let trimmed = trim(inner);
     // `[error]`, `[core:error]` (Apache 2.4), `[ERROR]`.
-    let level_word = match trimmed.as_bytes().iter().rposition(|&c| c == b':') {
+    // (Most brackets have no colon: one word-at-a-time search answers that.)
+    let level_word = match has_byte(trimmed, b':')
+        .then(|| trimmed.as_bytes().iter().rposition(|&c| c == b':'))
+        .flatten()
+    {
         Some(i) => &trimmed[i + 1..],
         None => trimmed,
     };
