@@ -15,6 +15,8 @@ pub struct Member<'a> {
     pub key: Cow<'a, str>,
     /// The value exactly as written (`"text"`, `12`, `{...}`, `[...]`, `true`, `null`).
     pub value: &'a str,
+    /// For a string value, whether it has escapes, as its scan found (`None`: not known).
+    pub escapes: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,13 +78,18 @@ pub fn parse_object_known<'a>(
                         Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
                     )
             });
+            let mut escapes = None;
             match seen {
                 Some(k) => scan.pos += k.len(),
+                // A string's scan says whether it has escapes: reading it later needs no
+                // second look (the log line is one).
+                None if scan.peek() == Some(b'"') => escapes = Some(scan.string()?.1),
                 None => scan.value()?,
             }
             members.push(Member {
                 key,
                 value: &src[start..scan.pos],
+                escapes,
             });
             scan.skip_ws();
             match scan.peek() {
@@ -123,7 +130,11 @@ pub fn string_value(raw: &str) -> Option<Cow<'_, str>> {
 /// of every record is read this way (one pass over it fewer).
 pub fn member_string<'a>(member: &Member<'a>) -> Option<Cow<'a, str>> {
     let body = member.value.strip_prefix('"')?.strip_suffix('"')?;
-    if crate::bytes::find(body.as_bytes(), 0, b'\\') < body.len() {
+    let escaped = match member.escapes {
+        Some(e) => e,
+        None => crate::bytes::find(body.as_bytes(), 0, b'\\') < body.len(),
+    };
+    if escaped {
         unescape(body).map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(body))

@@ -268,6 +268,7 @@ mod tests {
         json::Member {
             key: Cow::Borrowed(key),
             value,
+            escapes: None,
         }
     }
 
