@@ -10,9 +10,11 @@
 //!
 //! Each line becomes the record `tail` makes of it (`{"log":"…","stream":"stdout"}`, one
 //! stream, a millisecond apart), with a flush tick every 2,000 lines and the held events
-//! drained at the end. `--events` prints every event; `--records-only` builds the records
-//! and stops (its time is the replay's own cost, to subtract). The time printed is the
-//! filter's alone (records are built before the clock starts). It runs natively as well:
+//! drained at the end. `--kubernetes` adds the ~700-byte `kubernetes` object Fluent Bit's
+//! `kubernetes` filter leaves on every record of a DaemonSet (the same on every line, as
+//! for one container). `--events` prints every event; `--records-only` builds the records
+//! and stops. The time printed is the filter's alone (records are built before the clock
+//! starts). It runs natively as well:
 //! `cargo run --release -p cali-plugin --example replay -- app.log`.
 
 use std::io::Write;
@@ -29,14 +31,18 @@ const TICK: &[u8] = b"{\"cali_tick\":1}";
 const TICK_EVERY_LINES: usize = 2000;
 /// 2026-11-20T13:00:00Z, the records' first time.
 const EPOCH_SECS: i64 = 1_795_179_600;
+/// What Fluent Bit's `kubernetes` filter adds to a record (pod, labels, annotations,
+/// container, image).
+const KUBERNETES: &str = r#"{"pod_name":"app-7d9f8b6c5d-x2k9q","namespace_name":"shop","pod_id":"5f0c2a1e-8b7d-4c3a-9e61-2d4f7a9b0c13","labels":{"app":"app","app.kubernetes.io/name":"app","app.kubernetes.io/instance":"app-prod","app.kubernetes.io/version":"1.14.2","app.kubernetes.io/part-of":"shop","pod-template-hash":"7d9f8b6c5d"},"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z","prometheus.io/scrape":"true","prometheus.io/port":"9102"},"host":"ip-10-0-12-34.eu-west-1.compute.internal","container_name":"app","docker_id":"3b5e2f9c1a7d4e8f0b6c2d9a5e1f7c3b8d4a0e6f2c9b5d1a7e3f8c0b4d6a2e9f","container_hash":"registry.example.com/shop/app@sha256:9a4c1e7f3b8d2a6c0e5f9b1d7a3c8e2f6b0d4a9c5e1f7b3d8a2c6e0f4b9d1a5c","container_image":"registry.example.com/shop/app:1.14.2"}"#;
 
 fn main() {
     let mut path = None;
-    let (mut print_events, mut records_only) = (false, false);
+    let (mut print_events, mut records_only, mut kubernetes) = (false, false, false);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--events" => print_events = true,
             "--records-only" => records_only = true,
+            "--kubernetes" => kubernetes = true,
             _ if path.is_none() => path = Some(arg),
             _ => usage(),
         }
@@ -55,7 +61,12 @@ fn main() {
             let mut r = String::with_capacity(line.len() + 40);
             r.push_str("{\"log\":");
             json::write_str(&mut r, line);
-            r.push_str(",\"stream\":\"stdout\"}");
+            r.push_str(",\"stream\":\"stdout\"");
+            if kubernetes {
+                r.push_str(",\"kubernetes\":");
+                r.push_str(KUBERNETES);
+            }
+            r.push('}');
             r
         })
         .collect();
@@ -117,6 +128,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: replay LOG [--events] [--records-only]");
+    eprintln!("usage: replay LOG [--kubernetes] [--events] [--records-only]");
     std::process::exit(2);
 }
