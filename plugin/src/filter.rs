@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::event::{self, cut, Fault, FaultKind, Passthrough};
 use crate::grouper::GroupContext;
-use crate::json::{self, Member};
+use crate::json::{self, KnownValue, Member};
 use crate::settings::{Settings, TICK_KEY};
 use crate::streams::{LineJson, LineMeta, Released, StreamTable};
 use crate::timestamp::Timestamp;
@@ -60,7 +60,9 @@ pub struct Filter {
     spare: Vec<String>,
     /// Large member values of recent records (a container's `kubernetes` object), which
     /// the next records' parse compares instead of validating again.
-    known_values: Vec<String>,
+    known_values: Vec<KnownValue>,
+    /// The id the next remembered value gets.
+    next_known_id: u64,
     released: Vec<Released>,
     stats: FilterStats,
 }
@@ -79,6 +81,7 @@ impl Filter {
             scratch: String::new(),
             spare: Vec::new(),
             known_values: Vec::new(),
+            next_known_id: 0,
             released: Vec::new(),
             stats: FilterStats::default(),
         }
@@ -183,7 +186,7 @@ impl Filter {
                 return None;
             }
         };
-        remember_values(&mut self.known_values, &members);
+        remember_values(&mut self.known_values, &mut self.next_known_id, &members);
         if members.iter().any(|m| same_key(&m.key, TICK_KEY)) {
             self.tick(text, &members, now_ms);
             return None;
@@ -249,7 +252,16 @@ impl Filter {
                 std::borrow::Cow::Owned(key) => json::write_str(&mut self.scratch, key),
             }
             self.scratch.push(':');
-            self.scratch.push_str(m.value);
+            match m.known {
+                // A known value stands for its text by its id: a NUL, which no JSON text
+                // holds, then the id. Hundreds of bytes of `kubernetes` are then neither
+                // copied here nor compared below.
+                Some(id) => {
+                    self.scratch.push('\0');
+                    crate::hash::push_hex64(&mut self.scratch, id);
+                }
+                None => self.scratch.push_str(m.value),
+            }
             self.scratch.push(',');
         }
         let hit = self
@@ -366,20 +378,26 @@ fn same_key(key: &str, name: &str) -> bool {
     json::same_bytes(key.as_bytes(), name.as_bytes())
 }
 
-fn remember_values(known: &mut Vec<String>, members: &[Member<'_>]) {
+fn remember_values(known: &mut Vec<KnownValue>, next_id: &mut u64, members: &[Member<'_>]) {
     for m in members {
-        if m.value.len() < KNOWN_MIN_BYTES
+        // A value the parse found known is not compared again.
+        if m.known.is_some()
+            || m.value.len() < KNOWN_MIN_BYTES
             || !matches!(m.value.as_bytes()[0], b'{' | b'[')
             || known
                 .iter()
-                .any(|k| json::same_bytes(k.as_bytes(), m.value.as_bytes()))
+                .any(|k| json::same_bytes(k.text.as_bytes(), m.value.as_bytes()))
         {
             continue;
         }
         if known.len() >= MAX_KNOWN {
             known.remove(0);
         }
-        known.push(m.value.to_string());
+        known.push(KnownValue {
+            id: *next_id,
+            text: m.value.to_string(),
+        });
+        *next_id += 1;
     }
 }
 

@@ -17,6 +17,16 @@ pub struct Member<'a> {
     pub value: &'a str,
     /// For a string value, whether it has escapes, as its scan found (`None`: not known).
     pub escapes: Option<bool>,
+    /// The id of the `KnownValue` this value is, when it is one.
+    pub known: Option<u64>,
+}
+
+/// A large value seen before (see `parse_object_known`), named by an id that its text
+/// alone has: two members with the same known id have the same text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownValue {
+    pub id: u64,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +60,7 @@ const KNOWN_MIN_LEN: usize = 32;
 /// of a longer value followed by a delimiter, so an equal prefix is the whole value.
 pub fn parse_object_known<'a>(
     src: &'a str,
-    known: &[String],
+    known: &[KnownValue],
 ) -> Result<Vec<Member<'a>>, JsonError> {
     let mut scan = Scanner::new(src);
     scan.skip_ws();
@@ -70,9 +80,10 @@ pub fn parse_object_known<'a>(
             let start = scan.pos;
             let rest = &scan.bytes[start..];
             let seen = known.iter().find(|k| {
+                let k = k.text.as_bytes();
                 k.len() >= KNOWN_MIN_LEN
                     && rest.len() >= k.len()
-                    && same_bytes(&rest[..k.len()], k.as_bytes())
+                    && same_bytes(&rest[..k.len()], k)
                     && matches!(
                         rest.get(k.len()),
                         Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
@@ -80,7 +91,7 @@ pub fn parse_object_known<'a>(
             });
             let mut escapes = None;
             match seen {
-                Some(k) => scan.pos += k.len(),
+                Some(k) => scan.pos += k.text.len(),
                 // A string's scan says whether it has escapes: reading it later needs no
                 // second look (the log line is one).
                 None if scan.peek() == Some(b'"') => escapes = Some(scan.string()?.1),
@@ -90,6 +101,7 @@ pub fn parse_object_known<'a>(
                 key,
                 value: &src[start..scan.pos],
                 escapes,
+                known: seen.map(|k| k.id),
             });
             scan.skip_ws();
             match scan.peek() {
@@ -606,9 +618,20 @@ mod tests {
     #[test]
     fn known_values_are_taken_whole_and_others_still_validated() {
         let k8s = r#"{"pod_name":"shop-7d9f","labels":{"app":"shop","tier":"web"}}"#;
-        let known = vec![k8s.to_string()];
+        let known = vec![KnownValue {
+            id: 7,
+            text: k8s.to_string(),
+        }];
         let src = format!(r#"{{"log":"x","kubernetes":{k8s}}}"#);
-        assert_eq!(parse_object_known(&src, &known), parse_object(&src));
+        let members = parse_object_known(&src, &known).unwrap();
+        let fresh = parse_object(&src).unwrap();
+        assert_eq!(members.len(), fresh.len());
+        for (m, f) in members.iter().zip(&fresh) {
+            assert_eq!((&m.key, m.value), (&f.key, f.value));
+        }
+        // The known value is named by its id, the others by nothing.
+        assert_eq!(members[1].known, Some(7));
+        assert_eq!(members[0].known, None);
         // A longer value that starts like a known one is validated as itself.
         let longer = format!(r#"{{"kubernetes":{}"extra"}}"#, &k8s[..k8s.len() - 1]);
         assert!(parse_object_known(&longer, &known).is_err());

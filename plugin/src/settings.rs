@@ -269,6 +269,7 @@ mod tests {
             key: Cow::Borrowed(key),
             value,
             escapes: None,
+            known: None,
         }
     }
 
