@@ -484,7 +484,7 @@ fn push_uint(out: &mut String, mut v: u64) {
         }
     }
     // The bytes are ASCII digits, so this never falls back.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    out.push_str(crate::bytes::utf8(&buf[i..]).unwrap_or("0"));
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ impl Filter {
         self.stats.records += 1;
         // `from_utf8` first: the lossy decoder walks a tag char by char even when it is
         // valid, and every record carries one.
-        let tag = match std::str::from_utf8(tag) {
+        let tag = match crate::bytes::utf8(tag) {
             Ok(t) => std::borrow::Cow::Borrowed(t),
             Err(_) => String::from_utf8_lossy(tag),
         };
@@ -133,7 +133,7 @@ impl Filter {
                 self.fault(&tag, time, "", fault);
             }
             Input::Record(bytes) => {
-                match std::str::from_utf8(bytes) {
+                match crate::bytes::utf8(bytes) {
                     Ok(text) => {
                         if let Some(passed) = self.record(&tag, time, text, now_ms) {
                             self.stats.passed_through += 1;

@@ -152,7 +152,7 @@ pub fn push_hex64(out: &mut String, v: u64) {
     let mut buf = [0u8; 16];
     buf[..8].copy_from_slice(&hex_digits((v >> 32) as u32).to_be_bytes());
     buf[8..].copy_from_slice(&hex_digits(v as u32).to_be_bytes());
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    out.push_str(crate::bytes::utf8(&buf).unwrap_or_default());
 }
 
 /// The eight hex digits of `x`, the last digit in the lowest byte.

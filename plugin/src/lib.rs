@@ -1,6 +1,7 @@
 //! CALI's Fluent Bit filter, as plain Rust: header parsing, multi-line stack-trace
 //! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
-//! knows about Fluent Bit's `wasm` filter, and it and `allocator` hold all of the `unsafe`.
+//! knows about Fluent Bit's `wasm` filter, and it and `allocator` hold all of the `unsafe`,
+//! but for one `from_utf8_unchecked` on text checked to be ASCII (`bytes::utf8`).
 
 pub mod allocator;
 pub mod bytes;

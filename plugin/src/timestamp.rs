@@ -123,7 +123,7 @@ impl Timestamp {
             29
         };
         buf[len] = b'Z';
-        out.push_str(std::str::from_utf8(&buf[from..=len]).unwrap_or_default());
+        out.push_str(crate::bytes::utf8(&buf[from..=len]).unwrap_or_default());
     }
 
     /// This instant as an RFC 3339 string (see `write_rfc3339`).
