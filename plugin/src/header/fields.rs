@@ -204,11 +204,11 @@ pub(super) fn id_kind(key: &str) -> Option<IdKind> {
     while last > 0 && matches!(key[last - 1], b'_' | b'-' | b'.') {
         last -= 1;
     }
-    if !matches!(
-        key[..last].last().map(u8::to_ascii_lowercase),
-        Some(b'd' | b't')
-    ) {
-        return None;
+    match key[..last].last().map(u8::to_ascii_lowercase) {
+        Some(b'd') => {}
+        // Only `traceparent` ends in `t`: shorter keys (`amount`, `count`, `event`) stop here.
+        Some(b't') if key.len() >= b"traceparent".len() => {}
+        _ => return None,
     }
     let mut buf = [0u8; 24];
     let mut n = 0;
