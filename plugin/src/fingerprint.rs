@@ -429,7 +429,7 @@ fn next_candidate(bytes: &[u8], from: usize) -> usize {
 }
 
 /// What a word is made of: the classes some of its bytes have (`any`), the classes all of
-/// them have (`all`), and where its first '@' is (its length when it has none).
+/// them have (`all`), and where its first '@' is (`usize::MAX` when it has none).
 #[derive(Clone, Copy)]
 struct Classes {
     any: u8,
