@@ -12,7 +12,30 @@ use crate::settings::Settings;
 use crate::streams::{LineJson, LineMeta};
 use crate::timestamp::Timestamp;
 
-pub const SCHEMA: &str = "cali.event/v1";
+/// The schema's name, as a literal for `concat!`.
+macro_rules! schema {
+    () => {
+        "cali.event/v1"
+    };
+}
+
+pub const SCHEMA: &str = schema!();
+
+/// The event's `schema` member and the start of its `event_id`, appended as one.
+const SCHEMA_AND_ID: &str = concat!("\"schema\":\"", schema!(), "\",\"event_id\":\"");
+
+/// The `level` member, with the quote that closes the `timestamp` before it.
+fn level_member(level: Option<Level>) -> &'static str {
+    match level {
+        None => "\",\"level\":\"UNKNOWN\"",
+        Some(Level::Trace) => "\",\"level\":\"TRACE\"",
+        Some(Level::Debug) => "\",\"level\":\"DEBUG\"",
+        Some(Level::Info) => "\",\"level\":\"INFO\"",
+        Some(Level::Warn) => "\",\"level\":\"WARN\"",
+        Some(Level::Error) => "\",\"level\":\"ERROR\"",
+        Some(Level::Fatal) => "\",\"level\":\"FATAL\"",
+    }
+}
 
 /// Largest event record written: Firehose takes records up to 1,000 KiB and Kinesis up to
 /// 1 MiB, and Fluent Bit drops a larger one whole.
@@ -166,16 +189,14 @@ pub fn write_group(
         out.truncate(start);
         out.push('{');
         out.push_str(&passthrough.members);
-        out.push_str("\"schema\":\"");
-        out.push_str(SCHEMA);
-        out.push_str("\",\"event_id\":\"");
+        // Constant stretches go out whole: in the interpreter each append is a call and a
+        // capacity check.
+        out.push_str(SCHEMA_AND_ID);
         push_hex64(out, id_a);
         push_hex64(out, id_b);
         out.push_str("\",\"timestamp\":\"");
         header.timestamp.unwrap_or(time).write_rfc3339(out);
-        out.push_str("\",\"level\":\"");
-        out.push_str(level.map_or("UNKNOWN", Level::as_str));
-        out.push('"');
+        out.push_str(level_member(level));
         opt_str(out, "service", service, verbatim);
         opt_str(out, "logger", header.logger.as_deref(), verbatim);
         opt_str(out, "thread", header.thread.as_deref(), verbatim);
@@ -227,16 +248,25 @@ pub fn write_group(
             (None, None) => write_str(out, content),
         }
         let content_len = out.len() - content_start;
-        out.push_str(",\"line_count\":");
-        push_uint(out, group.line_count as u64);
-        out.push_str(",\"truncated\":");
-        out.push_str(if truncated { "true" } else { "false" });
-        out.push_str(",\"fingerprint\":\"");
+        if group.line_count == 1 {
+            out.push_str(",\"line_count\":1");
+        } else {
+            out.push_str(",\"line_count\":");
+            push_uint(out, group.line_count as u64);
+        }
+        out.push_str(if truncated {
+            ",\"truncated\":true,\"fingerprint\":\""
+        } else {
+            ",\"truncated\":false,\"fingerprint\":\""
+        });
         push_hex64(out, fp);
         out.push('"');
         out.push_str(names_json);
-        out.push_str(",\"alertable\":");
-        out.push_str(if alertable { "true" } else { "false" });
+        out.push_str(if alertable {
+            ",\"alertable\":true"
+        } else {
+            ",\"alertable\":false"
+        });
         if let Some(f) = &fault {
             write_fault(out, f);
         }
@@ -492,6 +522,20 @@ mod tests {
     use super::*;
     use crate::grouper::GroupKind;
     use std::rc::Rc;
+
+    #[test]
+    fn level_members_spell_the_levels_as_the_schema_does() {
+        use Level::*;
+        for level in [Trace, Debug, Info, Warn, Error, Fatal] {
+            let want = format!("\",\"level\":\"{}\"", level.as_str());
+            assert_eq!(level_member(Some(level)), want);
+        }
+        assert_eq!(level_member(None), "\",\"level\":\"UNKNOWN\"");
+        assert_eq!(
+            SCHEMA_AND_ID,
+            format!("\"schema\":\"{SCHEMA}\",\"event_id\":\"")
+        );
+    }
 
     fn group(text: String) -> Group<LineMeta> {
         Group {
