@@ -327,9 +327,8 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
             continue;
         }
         // The word around the digit or '@': words start no earlier than `i`, where the
-        // previous word, quote or masked value ended.
-        // The classes of the word's bytes are gathered on the way (`push_masked` asks
-        // which kinds it has and which kinds all of its bytes are).
+        // previous word, quote or masked value ended. Its bytes' classes are gathered on
+        // the way, for `push_classified`.
         let mut classes = Classes::of(CLASS[usize::from(c)], t);
         let mut start = t;
         while start > i {
@@ -483,7 +482,7 @@ fn push_classified(out: &mut impl TemplateOut, word: &str, classes: Classes) {
         out.put(word);
         return;
     }
-    if b.len() == 36 && is_uuid(b) {
+    if is_uuid(b) {
         out.put("<uuid>");
     } else if any & DOT != 0 && is_ipv4(word) {
         out.put("<ip>");

@@ -559,15 +559,14 @@ fn bracket<'a>(
     thread_after_dashes: &mut bool,
 ) -> bool {
     let trimmed = trim(inner);
-    // `[error]`, `[core:error]` (Apache 2.4), `[ERROR]`.
-    // (Most brackets have no colon: one word-at-a-time search answers that.)
-    let level_word = match has_byte(trimmed, b':')
-        .then(|| trimmed.as_bytes().iter().rposition(|&c| c == b':'))
-        .flatten()
-    {
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
+    // `[error]`, `[core:error]` (Apache 2.4), `[ERROR]`. Most brackets have no colon: one
+    // word-at-a-time search answers that before the backward search for the last one.
+    let last_colon = if has_byte(trimmed, b':') {
+        trimmed.as_bytes().iter().rposition(|&c| c == b':')
+    } else {
+        None
     };
+    let level_word = last_colon.map_or(trimmed, |i| &trimmed[i + 1..]);
     if let Some(level) = Level::in_text(level_word, true) {
         if h.level.is_none() {
             h.level = Some(level);
