@@ -63,6 +63,11 @@ pub struct Filter {
     known_values: Vec<KnownValue>,
     /// The id the next remembered value gets.
     next_known_id: u64,
+    /// How recent log records went on after their line, most recently used first.
+    shapes: Vec<Shape>,
+    /// `{"<log_key>":"`, how a record that starts with its line starts (empty when the key
+    /// would need escaping).
+    log_prefix: String,
     released: Vec<Released>,
     stats: FilterStats,
 }
@@ -70,7 +75,7 @@ pub struct Filter {
 impl Filter {
     pub fn new(settings: Settings) -> Self {
         let ctx = context(&settings);
-        Self {
+        let mut filter = Self {
             settings,
             ctx,
             streams: StreamTable::default(),
@@ -82,9 +87,13 @@ impl Filter {
             spare: Vec::new(),
             known_values: Vec::new(),
             next_known_id: 0,
+            shapes: Vec::new(),
+            log_prefix: String::new(),
             released: Vec::new(),
             stats: FilterStats::default(),
-        }
+        };
+        filter.log_prefix = log_prefix(&filter.settings);
+        filter
     }
 
     pub fn settings(&self) -> &Settings {
@@ -166,6 +175,30 @@ impl Filter {
         text: &'t str,
         now_ms: u64,
     ) -> Option<&'t str> {
+        // The line first, then members written exactly as in a recent record: the same
+        // stream and passthrough, without parsing the rest again.
+        let log_first = self.log_first(text);
+        if let Some((log, end)) = &log_first {
+            let tail = &text.as_bytes()[*end..];
+            if let Some(i) = self
+                .shapes
+                .iter()
+                .position(|s| json::same_bytes(s.tail.as_bytes(), tail))
+            {
+                if i > 0 {
+                    let shape = self.shapes.remove(i);
+                    self.shapes.insert(0, shape);
+                }
+                let (stream, passthrough) = (
+                    self.shapes[0].stream.clone(),
+                    self.shapes[0].passthrough.clone(),
+                );
+                if let Some(line) = json::member_string(log) {
+                    self.line(tag, time, log, line, &stream, passthrough, now_ms);
+                    return None;
+                }
+            }
+        }
         let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
             Err(e) => {
@@ -198,6 +231,62 @@ impl Filter {
         else {
             return Some(text);
         };
+        let stream = members
+            .iter()
+            .find(|m| same_key(&m.key, &self.settings.stream_key))
+            .and_then(json::member_string)
+            .unwrap_or_default();
+        let passthrough = self.passthrough(&members);
+        if let Some((_, end)) = log_first {
+            // The record parsed whole, so what follows its first member is valid after any
+            // string: a later record ending the same way needs only its line read.
+            let tail = &text[end..];
+            if tail.len() <= MAX_SHAPE_BYTES {
+                if self.shapes.len() >= MAX_SHAPES {
+                    self.shapes.pop();
+                }
+                self.shapes.insert(
+                    0,
+                    Shape {
+                        tail: tail.to_owned(),
+                        stream: Rc::from(stream.as_ref()),
+                        passthrough: passthrough.clone(),
+                    },
+                );
+            }
+        }
+        self.line(tag, time, log_member, line, &stream, passthrough, now_ms);
+        None
+    }
+
+    /// The record's first member when it is the line (`{"log":"…"`, as Fluent Bit writes
+    /// it), validated, and where it ends.
+    fn log_first<'t>(&self, text: &'t str) -> Option<(Member<'t>, usize)> {
+        let b = text.as_bytes();
+        let prefix = self.log_prefix.as_bytes();
+        if prefix.is_empty()
+            || b.len() <= prefix.len()
+            || !json::same_bytes(&b[..prefix.len()], prefix)
+        {
+            return None;
+        }
+        // The key is the setting's own text; the member borrows it from the record.
+        let key = &text[2..prefix.len() - 2];
+        json::string_member_at(text, prefix.len() - 1, key)
+    }
+
+    /// Groups one log line of a record.
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        tag: &str,
+        time: Timestamp,
+        log_member: &Member<'_>,
+        line: std::borrow::Cow<'_, str>,
+        stream: &str,
+        passthrough: Rc<Passthrough>,
+        now_ms: u64,
+    ) {
         let stripped = line.strip_suffix('\n');
         let escaped = matches!(line, std::borrow::Cow::Owned(_));
         // The member is a validated string, so its body is between its quotes.
@@ -208,12 +297,6 @@ impl Filter {
             (true, true) => LineJson::Unknown,
         };
         let line = stripped.unwrap_or(&line);
-        let stream = members
-            .iter()
-            .find(|m| same_key(&m.key, &self.settings.stream_key))
-            .and_then(json::member_string)
-            .unwrap_or_default();
-        let passthrough = self.passthrough(&members);
         self.stats.lines += 1;
         let meta = || LineMeta {
             time,
@@ -222,7 +305,7 @@ impl Filter {
         };
         self.streams.push(
             tag,
-            &stream,
+            stream,
             line,
             meta,
             now_ms,
@@ -232,7 +315,6 @@ impl Filter {
             &mut self.released,
         );
         self.build_released();
-        None
     }
 
     /// The record's members other than the line, prepared for the event, shared with the
@@ -294,6 +376,8 @@ impl Filter {
             self.ctx = context(&self.settings);
             // The service labels may have changed: prepare records' members anew.
             self.passthroughs.clear();
+            self.shapes.clear();
+            self.log_prefix = log_prefix(&self.settings);
             self.last_tick.clear();
             self.last_tick.push_str(text);
         }
@@ -399,6 +483,26 @@ fn remember_values(known: &mut Vec<KnownValue>, next_id: &mut u64, members: &[Me
         });
         *next_id += 1;
     }
+}
+
+/// A recent log record's members after its line, as written, and what they gave.
+struct Shape {
+    tail: String,
+    stream: Rc<str>,
+    passthrough: Rc<Passthrough>,
+}
+
+/// Record endings kept (about one per container that writes at the moment), and the
+/// longest kept.
+const MAX_SHAPES: usize = 8;
+const MAX_SHAPE_BYTES: usize = 64 * 1024;
+
+fn log_prefix(settings: &Settings) -> String {
+    let key = settings.log_key.as_str();
+    if key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        return String::new();
+    }
+    format!("{{\"{key}\":\"")
 }
 
 fn context(settings: &Settings) -> GroupContext {
@@ -552,6 +656,119 @@ mod tests {
         tick(&mut f, ",\"idle_timeout_ms\":50,\"max_lines\":\"zero\"", 0);
         assert_eq!(f.settings().idle_timeout_ms, 50);
         assert_eq!(f.settings().max_lines, 500);
+    }
+
+    /// Every event `records` give, in order, then the held ones.
+    fn events_of(records: &[String]) -> Vec<String> {
+        let mut f = Filter::new(Settings::default());
+        let mut events = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let time = Timestamp::new(1_700_000_000 + i as i64, 0);
+            if let Some(e) = f.process(TAG, time, Input::Record(r.as_bytes()), i as u64) {
+                events.push(e.to_string());
+            }
+        }
+        f.release_all();
+        while let Some(e) = f.take_waiting() {
+            events.push(e);
+        }
+        events
+    }
+
+    #[test]
+    fn records_ending_like_a_recent_one_give_what_a_full_parse_gives() {
+        let kube = |app: &str| {
+            format!(
+                r#""kubernetes":{{"pod_name":"{app}-1","labels":{{"app":"{app}"}},"annotations":{{"note":"{}"}}}}"#,
+                "x".repeat(80)
+            )
+        };
+        let tails = [
+            format!(r#","stream":"stderr",{}}}"#, kube("pay")),
+            format!(r#","stream":"stdout",{}}}"#, kube("cart")),
+            r#","stream":"stderr"}"#.to_string(),
+            r#"}"#.to_string(),
+            r#","stream":"stderr","time":"2026-11-20T13:10:00Z"} "#.to_string(),
+        ];
+        let lines = [
+            "2026-11-20 13:10:00,000 - app - ERROR - charge failed \\\"card\\\"",
+            "plain words",
+            "Traceback (most recent call last):",
+            "  File \\\"/app/pay.py\\\", line 3, in charge",
+            "ValueError: bad amount",
+            "I1120 13:10:00.000456       1 controller.go:100] Reconciled",
+        ];
+        // Records with tails repeating in turn, so that most are read by their ending. A
+        // leading space keeps a record off that path (it is still the same JSON), which
+        // gives the reference.
+        let mut fast = Vec::new();
+        let mut full = Vec::new();
+        for i in 0..60 {
+            let rec = format!(
+                r#"{{"log":"{}"{}"#,
+                lines[i % lines.len()],
+                tails[i / 3 % tails.len()]
+            );
+            full.push(format!(" {rec}"));
+            fast.push(rec);
+        }
+        let (fast, full) = (events_of(&fast), events_of(&full));
+        assert_eq!(fast.len(), full.len());
+        for (a, b) in fast.iter().zip(&full) {
+            assert_eq!(a, b);
+        }
+        assert!(fast.iter().any(|e| field(e, "service") == "\"cart\""));
+        assert!(fast.iter().any(|e| field(e, "service") == "\"pay\""));
+    }
+
+    #[test]
+    fn a_record_ending_like_a_recent_one_still_has_its_line_validated() {
+        let mut f = Filter::new(Settings::default());
+        line(&mut f, "first", 0);
+        let bad = br#"{"log":"broken \u12 escape","stream":"stderr","kubernetes":{"pod_name":"pay-1","labels":{"app":"payments"}}}"#;
+        let mut events: Vec<String> = f
+            .process(TAG, Timestamp::default(), Input::Record(bad), 1)
+            .map(String::from)
+            .into_iter()
+            .collect();
+        f.release_all();
+        events.extend(std::iter::from_fn(|| f.take_waiting()));
+        let fault = events
+            .iter()
+            .find(|e| e.contains("\"fault\""))
+            .expect("a fault event");
+        assert!(fault.contains("invalid_json"), "{fault}");
+    }
+
+    #[test]
+    fn a_new_log_key_is_read_at_once() {
+        let mut f = Filter::new(Settings::default());
+        line(&mut f, "first", 0);
+        line(&mut f, "second", 1);
+        tick(&mut f, ",\"log_key\":\"message\"", 2);
+        let rec = br#"{"log":"third","stream":"stderr","kubernetes":{"pod_name":"pay-1","labels":{"app":"payments"}}}"#;
+        let out = f.process(TAG, Timestamp::default(), Input::Record(rec), 3);
+        assert_eq!(out.map(str::as_bytes), Some(&rec[..]));
+        // Records that start with the old key and end alike: the line is their `message`.
+        let mut events = Vec::new();
+        for (i, text) in ["fourth", "fifth", "sixth"].iter().enumerate() {
+            let rec = format!(r#"{{"log":"{text}","message":"the line","stream":"stderr"}}"#);
+            let out = f.process(
+                TAG,
+                Timestamp::default(),
+                Input::Record(rec.as_bytes()),
+                4 + i as u64,
+            );
+            events.extend(out.map(String::from));
+        }
+        f.release_all();
+        events.extend(std::iter::from_fn(|| f.take_waiting()));
+        let contents: Vec<String> = events
+            .iter()
+            .map(|e| field(e, "log_content"))
+            .filter(|c| c != "\"second\"")
+            .collect();
+        assert_eq!(contents, ["\"the line\"", "\"the line\"", "\"the line\""]);
     }
 
     #[test]

@@ -153,6 +153,22 @@ pub fn member_string<'a>(member: &Member<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
+/// The string value that starts (with its quote) at `at` in `src`, validated as
+/// `parse_object` validates one, as a member named `key`, and where it ends. `None` when
+/// there is no valid string there.
+pub fn string_member_at<'a>(src: &'a str, at: usize, key: &'a str) -> Option<(Member<'a>, usize)> {
+    let mut scan = Scanner::new(src);
+    scan.pos = at;
+    let (_, escaped) = scan.string().ok()?;
+    let member = Member {
+        key: Cow::Borrowed(key),
+        value: &src[at..scan.pos],
+        escapes: Some(escaped),
+        known: None,
+    };
+    Some((member, scan.pos))
+}
+
 /// The raw value at `path` inside the raw JSON object `raw` (nested objects only),
 /// e.g. `lookup(kubernetes, &["labels", "app"])`. With duplicate keys the first wins;
 /// members after the match are not validated (the object came from `parse_object`).
