@@ -306,9 +306,12 @@ fn unescape(body: &str) -> Option<String> {
         let esc = *bytes.get(i + 1)?;
         i += 2;
         match esc {
-            b'"' => out.push('"'),
-            b'\\' => out.push('\\'),
-            b'/' => out.push('/'),
+            // The escaped byte is itself: the next run starts with it (one append fewer per
+            // escape, and a JSON line in a record has one for every quote).
+            b'"' | b'\\' | b'/' => {
+                run_start = i - 1;
+                continue;
+            }
             b'b' => out.push('\u{8}'),
             b'f' => out.push('\u{c}'),
             b'n' => out.push('\n'),
@@ -813,6 +816,34 @@ mod tests {
         assert_eq!(string_value(r#""open"#), None);
         assert_eq!(string_value(r#""a" "b""#), None);
         assert_eq!(string_value(r#""\udc00""#), None);
+    }
+
+    #[test]
+    fn escapes_next_to_each_other_and_at_the_ends_decode_as_serde_json_does() {
+        let pieces = [
+            r#"\""#,
+            r#"\\"#,
+            r#"\/"#,
+            r#"\n"#,
+            r#"\u00e9"#,
+            "a",
+            "bc",
+            " ",
+        ];
+        let mut rng = Rng(0x5eed);
+        for _ in 0..2000 {
+            let n = (rng.next() % 8) as usize;
+            let body: String = (0..n)
+                .map(|_| pieces[(rng.next() % pieces.len() as u64) as usize])
+                .collect();
+            let quoted = format!("\"{body}\"");
+            let expected: String = serde_json::from_str(&quoted).unwrap();
+            assert_eq!(
+                string_value(&quoted).as_deref(),
+                Some(expected.as_str()),
+                "{quoted}"
+            );
+        }
     }
 
     #[test]
