@@ -69,9 +69,10 @@ const MAX_RUST_MESSAGE_LINES: u8 = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Not a trace. `header`: a single line that begins a timestamped (or levelled) event,
-    /// to which a trace starting on the next line belongs.
+    /// to which a trace starting on the next line belongs. `None` until asked: it is only
+    /// asked when a trace starts on the next line, so most lines never need the answer.
     Plain {
-        header: bool,
+        header: Option<bool>,
     },
     Json,
     /// After an exception line (`X: msg`, `Caused by: ...`), before its frames. `loose`
@@ -241,7 +242,13 @@ impl<M> TraceGrouper<M> {
         let langs = ctx.languages;
         let blank = is_blank(b);
         let (phase, lang, trace) = if blank {
-            (Phase::Plain { header: false }, None, false)
+            (
+                Phase::Plain {
+                    header: Some(false),
+                },
+                None,
+                false,
+            )
         } else if is_json_line(b) {
             (Phase::Json, None, false)
         } else if let Some(r) = rails_line(b).filter(|_| langs.contains(Language::Ruby)) {
@@ -253,8 +260,12 @@ impl<M> TraceGrouper<M> {
         } else if let Some(s) = trace_start(b, langs) {
             (s.phase, s.lang, s.definitive)
         } else {
-            let header =
-                header.unwrap_or_else(|| ctx.header.starts_event(line)) || level_word_prefix(b);
+            let header = match header {
+                Some(h) => Some(h || level_word_prefix(b)),
+                // Asked later of the held text, which is this line unless it was cut.
+                None if line.len() > ctx.max_bytes.max(1) => Some(starts_header(line, ctx)),
+                None => None,
+            };
             (Phase::Plain { header }, None, false)
         };
         let kind = match (phase, lang) {
@@ -326,7 +337,9 @@ impl<M> TraceGrouper<M> {
                     line,
                     meta(),
                     ctx,
-                    Phase::Plain { header: false },
+                    Phase::Plain {
+                        header: Some(false),
+                    },
                     None,
                     GroupKind::Plain,
                     false,
@@ -467,18 +480,57 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
         return cont(phase, Some(lang), true);
     }
 
+    // What the held group's phase makes of the line, then whether the line begins an
+    // event of its own, which breaks the group whatever the phase says: asked only when the
+    // phase would continue (a break is a break either way, and `start` asks itself).
+    let by_phase = continue_by_phase(held, b, ind, t, r, ctx);
+    if matches!(by_phase, Decision::Break { .. }) {
+        return brk;
+    }
     let header = ctx.header.starts_event(line);
     if header || (ind == 0 && (level_word_prefix(r) || aspnet_header(r))) {
         return Decision::Break {
             header: Some(header),
         };
     }
+    by_phase
+}
 
+/// Whether `line` begins a timestamped or levelled event (the `header` of `Phase::Plain`).
+fn starts_header(line: &str, ctx: &GroupContext) -> bool {
+    ctx.header.starts_event(line) || level_word_prefix(line.as_bytes())
+}
+
+/// `decide` for a line that is neither blank, JSON, Rails nor a strong frame: what the held
+/// group's phase makes of it. `t` is the line without trailing white space, `ind` its
+/// indent, `r` the rest after the indent.
+fn continue_by_phase<M>(
+    held: &Held<M>,
+    b: &[u8],
+    ind: usize,
+    t: &[u8],
+    r: &[u8],
+    ctx: &GroupContext,
+) -> Decision {
+    let brk = Decision::Break { header: None };
+    let cont = |phase: Phase, lang: Option<Language>, trace: bool| {
+        Decision::Continue(Step {
+            phase,
+            lang,
+            trace,
+            blank: false,
+        })
+    };
+    let langs = ctx.languages;
     match held.phase {
-        Phase::Plain { header: true } if held.group.line_count == 1 => {
+        Phase::Plain { header } if held.group.line_count == 1 => {
             match trace_start(b, langs).filter(|s| s.attaches) {
-                Some(s) => cont(s.phase, s.lang, s.definitive),
-                None => brk,
+                // A group of one line holds that line whole unless it was cut, and a cut
+                // line's answer was taken before the cut.
+                Some(s) if header.unwrap_or_else(|| starts_header(&held.group.text, ctx)) => {
+                    cont(s.phase, s.lang, s.definitive)
+                }
+                _ => brk,
             }
         }
         Phase::ExcMessage { .. } if held.lang == Some(Language::Node) && r == b"{" => {
@@ -1403,6 +1455,28 @@ mod tests {
         assert_eq!(got.len(), 3, "{got:?}");
         assert!(got[0].starts_with("2026-11-20") && got[0].ends_with("KeyError: 'card'"));
         assert_eq!(got[1], "nothing special here");
+    }
+
+    #[test]
+    fn a_cut_header_line_still_takes_its_trace_and_a_cut_plain_line_does_not() {
+        // A line over max_bytes is held cut; whether it begins an event is answered from the
+        // whole line. Its trace attaches (the group becomes a Python trace), then overflows
+        // the full group into an event of its own, as any line over the limit does.
+        let ctx = GroupContext {
+            max_bytes: 1024,
+            ..ctx()
+        };
+        let trace = "Traceback (most recent call last):\n  File \"/app/pay.py\", line 3, in charge\nKeyError: 'card'";
+        let long = "x".repeat(2000);
+        let header = format!("2026-11-20 10:00:00.123 ERROR charge failed {long}\n{trace}");
+        let got = groups_with(&header, &ctx);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].1, GroupKind::Trace(Language::Python));
+        // The same line without its date begins nothing: the trace stands alone.
+        let plain = format!("charge failed {long}\n{trace}");
+        let got = groups_with(&plain, &ctx);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].1, GroupKind::Plain);
     }
 
     #[test]
