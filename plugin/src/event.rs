@@ -9,7 +9,7 @@ use crate::hash::{push_hex64, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
 use crate::json::{self, write_escaped, write_str};
 use crate::settings::Settings;
-use crate::streams::{LineJson, LineMeta};
+use crate::streams::{LineJson, LineMeta, StreamNames};
 use crate::timestamp::Timestamp;
 
 /// The schema's name, as a literal for `concat!`.
@@ -106,9 +106,7 @@ pub struct Fault {
 /// Writes the event for a finished group.
 pub fn write_group(
     out: &mut String,
-    tag: &str,
-    stream: &str,
-    names_json: &str,
+    names: &StreamNames,
     group: &Group<LineMeta>,
     settings: &Settings,
     header_parser: &HeaderParser,
@@ -171,9 +169,8 @@ pub fn write_group(
         None => fingerprint::of_message(service.unwrap_or(""), &header.message),
     };
 
-    let mut id = WordHash::with_seed(1);
-    id.write_field(tag.as_bytes());
-    id.write_field(stream.as_bytes());
+    // `WordHash::with_seed(1)` over the tag and the stream, then the time and the text.
+    let mut id = names.id_seed;
     id.write_u64(time.secs as u64);
     id.write_u64(u64::from(time.nanos));
     id.write_field(text.as_bytes());
@@ -266,7 +263,7 @@ pub fn write_group(
         });
         push_hex64(out, fp);
         out.push('"');
-        out.push_str(names_json);
+        out.push_str(&names.json);
         out.push_str(if alertable {
             ",\"alertable\":true"
         } else {
@@ -564,9 +561,7 @@ mod tests {
         let settings = Settings::default();
         write_group(
             &mut out,
-            "kube.x",
-            "stdout",
-            &crate::streams::names_json("kube.x", "stdout"),
+            &StreamNames::new("kube.x", "stdout"),
             g,
             &settings,
             &settings.header_parser(),

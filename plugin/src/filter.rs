@@ -396,9 +396,7 @@ impl Filter {
             json.reserve(r.group.text.len() + r.group.first.passthrough.members.len() + 512);
             event::write_group(
                 &mut json,
-                &r.tag,
-                &r.stream,
-                &r.names_json,
+                &r.names,
                 &r.group,
                 &self.settings,
                 &self.ctx.header,

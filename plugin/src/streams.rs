@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::event::Passthrough;
 use crate::grouper::{GroupContext, TraceGrouper};
-use crate::hash::FixedState;
+use crate::hash::{FixedState, WordHash};
 use crate::timestamp::Timestamp;
 
 /// What the filter remembers of a line until its event is built: only the first line's
@@ -44,8 +44,8 @@ pub enum LineJson {
 pub struct StreamSlot {
     pub tag: Rc<str>,
     pub stream: Rc<str>,
-    /// `,"stream":…,"tag":…` as every event of the stream carries them, escaped once.
-    pub names_json: Rc<str>,
+    /// What every event of the stream carries of its names, prepared once.
+    pub names: Rc<StreamNames>,
     pub grouper: TraceGrouper<LineMeta>,
     /// Monotonic ms of the last line.
     pub last_seen_ms: u64,
@@ -110,7 +110,7 @@ impl StreamTable {
                 let slot = StreamSlot {
                     tag: Rc::from(tag),
                     stream: Rc::from(stream),
-                    names_json: Rc::from(names_json(tag, stream)),
+                    names: Rc::new(StreamNames::new(tag, stream)),
                     grouper: TraceGrouper::new(),
                     last_seen_ms: now_ms,
                     held: 0,
@@ -207,19 +207,32 @@ impl StreamTable {
 pub struct Released {
     pub tag: Rc<str>,
     pub stream: Rc<str>,
-    /// `,"stream":…,"tag":…` (`StreamSlot::names_json`).
-    pub names_json: Rc<str>,
+    pub names: Rc<StreamNames>,
     pub group: crate::grouper::Group<LineMeta>,
 }
 
-/// The `stream` and `tag` members of an event, as JSON.
-pub fn names_json(tag: &str, stream: &str) -> String {
-    let mut out = String::with_capacity(tag.len() + stream.len() + 20);
-    out.push_str(",\"stream\":");
-    crate::json::write_str(&mut out, stream);
-    out.push_str(",\"tag\":");
-    crate::json::write_str(&mut out, tag);
-    out
+/// A stream's tag and name as its events use them.
+#[derive(Debug)]
+pub struct StreamNames {
+    /// `,"stream":…,"tag":…`, escaped once.
+    pub json: String,
+    /// The event id's hash once it has read the tag and the stream, which every event id
+    /// of the stream starts with.
+    pub id_seed: WordHash,
+}
+
+impl StreamNames {
+    pub fn new(tag: &str, stream: &str) -> Self {
+        let mut json = String::with_capacity(tag.len() + stream.len() + 20);
+        json.push_str(",\"stream\":");
+        crate::json::write_str(&mut json, stream);
+        json.push_str(",\"tag\":");
+        crate::json::write_str(&mut json, tag);
+        let mut id_seed = WordHash::with_seed(1);
+        id_seed.write_field(tag.as_bytes());
+        id_seed.write_field(stream.as_bytes());
+        Self { json, id_seed }
+    }
 }
 
 fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
@@ -227,7 +240,7 @@ fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
         done.push(Released {
             tag: slot.tag.clone(),
             stream: slot.stream.clone(),
-            names_json: slot.names_json.clone(),
+            names: slot.names.clone(),
             group,
         });
     }
