@@ -418,6 +418,16 @@ impl<M> TraceGrouper<M> {
     }
 }
 
+/// The held group goes on with a line that is not blank.
+fn cont(phase: Phase, lang: Option<Language>, trace: bool) -> Decision {
+    Decision::Continue(Step {
+        phase,
+        lang,
+        trace,
+        blank: false,
+    })
+}
+
 /// Does `b` continue the held group, and how?
 fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
     let b = line.as_bytes();
@@ -425,14 +435,6 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
     if held.phase == Phase::Json || held.first_blank {
         return brk;
     }
-    let cont = |phase: Phase, lang: Option<Language>, trace: bool| {
-        Decision::Continue(Step {
-            phase,
-            lang,
-            trace,
-            blank: false,
-        })
-    };
     let langs = ctx.languages;
     if is_blank(b) {
         if held.phase.takes_blanks() && held.blank_run < MAX_BLANK_RUN {
@@ -513,14 +515,6 @@ fn continue_by_phase<M>(
     ctx: &GroupContext,
 ) -> Decision {
     let brk = Decision::Break { header: None };
-    let cont = |phase: Phase, lang: Option<Language>, trace: bool| {
-        Decision::Continue(Step {
-            phase,
-            lang,
-            trace,
-            blank: false,
-        })
-    };
     let langs = ctx.languages;
     match held.phase {
         Phase::Plain { header } if held.group.line_count == 1 => {
