@@ -193,7 +193,7 @@ impl Filter {
                     self.shapes[0].stream.clone(),
                     self.shapes[0].passthrough.clone(),
                 );
-                if let Some(line) = json::member_string(log) {
+                if let Some(line) = read_line(log) {
                     self.line(tag, time, log, line, &stream, passthrough, now_ms);
                     return None;
                 }
@@ -227,8 +227,7 @@ impl Filter {
         let log_member = members
             .iter()
             .find(|m| same_key(&m.key, &self.settings.log_key));
-        let Some((log_member, line)) = log_member.and_then(|m| Some((m, json::member_string(m)?)))
-        else {
+        let Some((log_member, line)) = log_member.and_then(|m| Some((m, read_line(m)?))) else {
             return Some(text);
         };
         let stream = members
@@ -483,6 +482,23 @@ fn remember_values(known: &mut Vec<KnownValue>, next_id: &mut u64, members: &[Me
     }
 }
 
+/// The record's line. Docker's json-file driver ends every `log` with a newline, written
+/// `\n`: when that is the string's only escape, the line is the text before it, borrowed
+/// (no unescaped copy, no second look for bytes to escape when the event is written).
+fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
+    if log.escapes == Some(true) {
+        // A validated string: its body is between its quotes.
+        let body = &log.value[1..log.value.len() - 1];
+        if let Some(text) = body.strip_suffix("\\n") {
+            // No backslash before it, so that one begins an escape: a newline.
+            if crate::bytes::find(text.as_bytes(), 0, b'\\') == text.len() {
+                return Some(std::borrow::Cow::Borrowed(text));
+            }
+        }
+    }
+    json::member_string(log)
+}
+
 /// A recent log record's members after its line, as written, and what they gave.
 struct Shape {
     tail: String,
@@ -631,6 +647,27 @@ mod tests {
             r#""2026-11-20 13:10:00 ERROR [main] a.B : boom""#
         );
         assert_eq!(field(&out, "message"), r#""boom""#);
+    }
+
+    #[test]
+    fn docker_lines_give_the_events_of_their_text_without_the_newline() {
+        let lines = [
+            "2026-11-20 13:10:00 ERROR [main] a.B : boom",
+            r#"say \"hi\""#,
+            r"tab\there",
+            r"ends in a backslash \\",
+            r"ends in backslash-n \\n",
+            r#"{\"level\":\"error\",\"msg\":\"x\"}"#,
+            "",
+        ];
+        for body in lines {
+            let docker = event_of_record(&format!(r#"{{"log":"{body}\n"}}"#));
+            let plain = event_of_record(&format!(r#"{{"log":"{body}"}}"#));
+            assert_eq!(docker, plain, "{body}");
+        }
+        // `\\n` at the end is a backslash and an `n`, part of the line.
+        let out = event_of_record(r#"{"log":"a\\n"}"#);
+        assert_eq!(field(&out, "log_content"), r#""a\\n""#);
     }
 
     #[test]
