@@ -43,7 +43,6 @@ pub enum LineJson {
 #[derive(Debug)]
 pub struct StreamSlot {
     pub tag: Rc<str>,
-    pub stream: Rc<str>,
     /// What every event of the stream carries of its names, prepared once.
     pub names: Rc<StreamNames>,
     pub grouper: TraceGrouper<LineMeta>,
@@ -109,7 +108,6 @@ impl StreamTable {
                 }
                 let slot = StreamSlot {
                     tag: Rc::from(tag),
-                    stream: Rc::from(stream),
                     names: Rc::new(StreamNames::new(tag, stream)),
                     grouper: TraceGrouper::new(),
                     last_seen_ms: now_ms,
@@ -206,7 +204,6 @@ impl StreamTable {
 #[derive(Debug)]
 pub struct Released {
     pub tag: Rc<str>,
-    pub stream: Rc<str>,
     pub names: Rc<StreamNames>,
     pub group: crate::grouper::Group<LineMeta>,
 }
@@ -239,7 +236,6 @@ fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
     while let Some(group) = slot.grouper.pop_completed() {
         done.push(Released {
             tag: slot.tag.clone(),
-            stream: slot.stream.clone(),
             names: slot.names.clone(),
             group,
         });
