@@ -420,12 +420,15 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
     let mut thread_after_dashes = false;
     let mut after_rails_sep = false;
     let mut after_in = false;
+    // The token a lookahead already found, (start, end): the next round starts there.
+    let mut ahead = (usize::MAX, 0);
     for _ in 0..12 {
         p = skip_spaces(b, p);
         if p >= b.len() {
             return p;
         }
-        if b[p] == b'[' {
+        let c = b[p];
+        if c == b'[' {
             let window = &b[p..b.len().min(p + 256)];
             let close = crate::bytes::find(window, 0, b']');
             if close == window.len() {
@@ -438,9 +441,84 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
             p += close + 1;
             continue;
         }
-        let end = token_end(b, p);
+        let end = if ahead.0 == p {
+            ahead.1
+        } else {
+            token_end(b, p)
+        };
         let tok = &b[p..end];
         let word = &line[p..end];
+        // The next token, read only by the checks that need it.
+        let mut next_token = || {
+            let next = skip_spaces(b, end);
+            ahead = (next, token_end(b, next));
+            ahead
+        };
+        // Each check needs a certain first byte, so the first byte picks the checks (asked
+        // in their order).
+        if c.is_ascii_alphabetic() {
+            let mut bare_end = end;
+            while bare_end > p && b[bare_end - 1] == b':' {
+                bare_end -= 1;
+            }
+            let bare = &line[p..bare_end];
+            let colon = bare_end < end;
+            if h.level.is_none() {
+                if let Some(level) = Level::in_text(bare, colon) {
+                    h.level = Some(level);
+                    p = end;
+                    continue;
+                }
+            }
+            if tok == b"in" && h.level.is_some() && h.logger.is_none() {
+                after_in = true;
+                p = end;
+                continue;
+            }
+            if h.logger.is_none() && is_name(bare.as_bytes()) {
+                if colon && (has_byte(bare, b'.') || after_in || after_rails_sep) {
+                    h.logger = Some(Cow::Borrowed(bare));
+                    return end;
+                }
+                if !colon && {
+                    let (next, next_end) = next_token();
+                    is_separator(&b[next..next_end])
+                } {
+                    h.logger = Some(Cow::Borrowed(word));
+                    p = end;
+                    continue;
+                }
+                // Tomcat/JUL one-line: `LEVEL [thread] org.apache.Class.method message`.
+                if !colon
+                    && h.level.is_some()
+                    && h.thread.is_some()
+                    && bare.bytes().filter(|&c| c == b'.').count() >= 2
+                {
+                    h.logger = Some(Cow::Borrowed(word));
+                    return end;
+                }
+            }
+            return p;
+        }
+        if c.is_ascii_digit() {
+            // Spring's pid and OpenStack's pid before the level (MySQL's thread id before
+            // `[ERROR]`); nginx `7#7:`.
+            if tok.iter().all(u8::is_ascii_digit) && {
+                let (next, next_end) = next_token();
+                let next_tok = &b[next..next_end];
+                next_tok == b"---"
+                    || Level::in_text(&line[next..next_end], false).is_some()
+                    || bracketed_level(next_tok)
+            } {
+                p = end;
+                continue;
+            }
+            if is_pid_tid(tok) {
+                p = end;
+                continue;
+            }
+            return p;
+        }
         if is_separator(tok) {
             if tok == b"---" {
                 after_dashes = true;
@@ -449,73 +527,12 @@ fn text_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
             p = end;
             continue;
         }
-        let mut bare_end = end;
-        while bare_end > p && b[bare_end - 1] == b':' {
-            bare_end -= 1;
-        }
-        let bare = &line[p..bare_end];
-        let colon = bare.len() < word.len();
-        if h.level.is_none() {
-            if let Some(level) = Level::in_text(bare, colon) {
-                h.level = Some(level);
-                p = end;
-                continue;
-            }
-        }
-        // The next token, read only by the checks that need it.
-        let next_token = || {
-            let next = skip_spaces(b, end);
-            (next, token_end(b, next))
-        };
-        // Spring's pid and OpenStack's pid before the level (MySQL's thread id before
-        // `[ERROR]`); nginx `7#7:`; `*1`; Airflow's source location `{models.py:12}`.
-        if tok.iter().all(u8::is_ascii_digit) && {
-            let (next, next_end) = next_token();
-            let next_tok = &b[next..next_end];
-            next_tok == b"---"
-                || Level::in_text(&line[next..next_end], false).is_some()
-                || bracketed_level(next_tok)
-        } {
-            p = end;
-            continue;
-        }
-        if tok.len() > 2 && tok[0] == b'{' && tok[tok.len() - 1] == b'}' {
-            p = end;
-            continue;
-        }
-        if is_pid_tid(tok)
-            || (tok.len() > 1 && tok[0] == b'*' && tok[1..].iter().all(u8::is_ascii_digit))
+        // Airflow's source location `{models.py:12}`; `*1`.
+        if (tok.len() > 2 && c == b'{' && tok[tok.len() - 1] == b'}')
+            || (tok.len() > 1 && c == b'*' && tok[1..].iter().all(u8::is_ascii_digit))
         {
             p = end;
             continue;
-        }
-        if tok == b"in" && h.level.is_some() && h.logger.is_none() {
-            after_in = true;
-            p = end;
-            continue;
-        }
-        if h.logger.is_none() && is_name(bare.as_bytes()) {
-            if colon && (has_byte(bare, b'.') || after_in || after_rails_sep) {
-                h.logger = Some(Cow::Borrowed(bare));
-                return end;
-            }
-            if !colon && {
-                let (next, next_end) = next_token();
-                is_separator(&b[next..next_end])
-            } {
-                h.logger = Some(Cow::Borrowed(word));
-                p = end;
-                continue;
-            }
-            // Tomcat/JUL one-line: `LEVEL [thread] org.apache.Class.method message`.
-            if !colon
-                && h.level.is_some()
-                && h.thread.is_some()
-                && bare.bytes().filter(|&c| c == b'.').count() >= 2
-            {
-                h.logger = Some(Cow::Borrowed(word));
-                return end;
-            }
         }
         return p;
     }
