@@ -147,9 +147,11 @@ struct Step {
 
 enum Decision {
     Continue(Step),
-    /// The line starts a new group; `header` is the cached `starts_event` answer, if asked.
+    /// The line starts a new group; `header` is the cached `starts_event` answer and
+    /// `trace` the cached `trace_start` answer, if asked.
     Break {
         header: Option<bool>,
+        trace: Option<Option<TraceStart>>,
     },
 }
 
@@ -203,13 +205,16 @@ impl<M> TraceGrouper<M> {
     /// a group leaves only its text (most lines of a trace).
     pub fn push_with(&mut self, line: &str, meta: impl FnOnce() -> M, ctx: &GroupContext) {
         let decision = match &self.held {
-            None => Decision::Break { header: None },
+            None => Decision::Break {
+                header: None,
+                trace: None,
+            },
             Some(held) => decide(held, line, ctx),
         };
         match decision {
-            Decision::Break { header } => {
+            Decision::Break { header, trace } => {
                 self.complete_held();
-                self.start(line, meta(), ctx, header);
+                self.start(line, meta(), ctx, header, trace);
             }
             Decision::Continue(step) => self.append(line, meta, step, ctx),
         }
@@ -237,7 +242,15 @@ impl<M> TraceGrouper<M> {
         self.held.as_ref().map_or(0, |h| h.group.text.len()) + self.completed_bytes
     }
 
-    fn start(&mut self, line: &str, meta: M, ctx: &GroupContext, header: Option<bool>) {
+    /// `trace`: the line's `trace_start` answer when `decide` has it already.
+    fn start(
+        &mut self,
+        line: &str,
+        meta: M,
+        ctx: &GroupContext,
+        header: Option<bool>,
+        trace: Option<Option<TraceStart>>,
+    ) {
         let b = line.as_bytes();
         let langs = ctx.languages;
         let blank = is_blank(b);
@@ -257,7 +270,7 @@ impl<M> TraceGrouper<M> {
             (phase, Some(Language::Ruby), trace)
         } else if langs.contains(Language::Dotnet) && aspnet_header(b) {
             (Phase::AspNet, Some(Language::Dotnet), false)
-        } else if let Some(s) = trace_start(b, langs) {
+        } else if let Some(s) = trace.unwrap_or_else(|| trace_start(b, langs)) {
             (s.phase, s.lang, s.definitive)
         } else {
             let header = match header {
@@ -431,7 +444,10 @@ fn cont(phase: Phase, lang: Option<Language>, trace: bool) -> Decision {
 /// Does `b` continue the held group, and how?
 fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
     let b = line.as_bytes();
-    let brk = Decision::Break { header: None };
+    let brk = Decision::Break {
+        header: None,
+        trace: None,
+    };
     if held.phase == Phase::Json || held.first_blank {
         return brk;
     }
@@ -487,12 +503,13 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
     // phase would continue (a break is a break either way, and `start` asks itself).
     let by_phase = continue_by_phase(held, b, ind, t, r, ctx);
     if matches!(by_phase, Decision::Break { .. }) {
-        return brk;
+        return by_phase;
     }
     let header = ctx.header.starts_event(line);
     if header || (ind == 0 && (level_word_prefix(r) || aspnet_header(r))) {
         return Decision::Break {
             header: Some(header),
+            trace: None,
         };
     }
     by_phase
@@ -514,17 +531,25 @@ fn continue_by_phase<M>(
     r: &[u8],
     ctx: &GroupContext,
 ) -> Decision {
-    let brk = Decision::Break { header: None };
+    let brk = Decision::Break {
+        header: None,
+        trace: None,
+    };
     let langs = ctx.languages;
     match held.phase {
         Phase::Plain { header } if held.group.line_count == 1 => {
-            match trace_start(b, langs).filter(|s| s.attaches) {
+            let start = trace_start(b, langs);
+            match start.filter(|s| s.attaches) {
                 // A group of one line holds that line whole unless it was cut, and a cut
                 // line's answer was taken before the cut.
                 Some(s) if header.unwrap_or_else(|| starts_header(&held.group.text, ctx)) => {
                     cont(s.phase, s.lang, s.definitive)
                 }
-                _ => brk,
+                // The new group's start asks the same of the same line.
+                _ => Decision::Break {
+                    header: None,
+                    trace: Some(start),
+                },
             }
         }
         Phase::ExcMessage { .. } if held.lang == Some(Language::Node) && r == b"{" => {
@@ -821,6 +846,7 @@ fn ends_with_line_and_column(r: &[u8]) -> bool {
 }
 
 /// A line that begins a trace.
+#[derive(Debug, Clone, Copy)]
 struct TraceStart {
     phase: Phase,
     lang: Option<Language>,
