@@ -870,7 +870,8 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
             attaches: true,
         })
     };
-    if t.ends_with(TRACEBACK) {
+    // The last byte first: `ends_with` is a `memcmp` call, byte by byte in the interpreter.
+    if t.last() == Some(&b':') && t.ends_with(TRACEBACK) {
         return start(Phase::PyStack, Python, true);
     }
     let ind = indent(t);
@@ -1018,9 +1019,10 @@ pub(crate) fn php_fatal(r: &[u8]) -> bool {
 
 /// `file.rb:6:in `meth': message (Class)`: Ruby's uncaught-exception line.
 pub(crate) fn ruby_exception_line(r: &[u8]) -> bool {
-    let Some(colon) = r.iter().position(|&c| c == b':') else {
+    let colon = crate::bytes::find(r, 0, b':');
+    if colon == r.len() {
         return false;
-    };
+    }
     if !r[..colon].ends_with(b".rb") || r.get(colon + 1).is_none_or(|c| !c.is_ascii_digit()) {
         return false;
     }
