@@ -178,8 +178,9 @@ impl Filter {
         // The line first, then members written exactly as in a recent record: the same
         // stream and passthrough, without parsing the rest again.
         let log_first = self.log_first(text);
-        if let Some((log, end)) = &log_first {
-            let tail = &text.as_bytes()[*end..];
+        let first_end = log_first.as_ref().map(|(_, end, _)| *end);
+        if let Some((log, end, line)) = log_first {
+            let tail = &text.as_bytes()[end..];
             if let Some(i) = self
                 .shapes
                 .iter()
@@ -193,10 +194,8 @@ impl Filter {
                     self.shapes[0].stream.clone(),
                     self.shapes[0].passthrough.clone(),
                 );
-                if let Some(line) = read_line(log) {
-                    self.line(tag, time, log, line, &stream, passthrough, now_ms);
-                    return None;
-                }
+                self.line(tag, time, &log, line, &stream, passthrough, now_ms);
+                return None;
             }
         }
         let members = match json::parse_object_known(text, &self.known_values) {
@@ -236,7 +235,7 @@ impl Filter {
             .and_then(json::member_string)
             .unwrap_or_default();
         let passthrough = self.passthrough(&members);
-        if let Some((_, end)) = log_first {
+        if let Some(end) = first_end {
             // The record parsed whole, so what follows its first member is valid after any
             // string: a later record ending the same way needs only its line read.
             let tail = &text[end..];
@@ -259,8 +258,11 @@ impl Filter {
     }
 
     /// The record's first member when it is the line (`{"log":"…"`, as Fluent Bit writes
-    /// it), validated, and where it ends.
-    fn log_first<'t>(&self, text: &'t str) -> Option<(Member<'t>, usize)> {
+    /// it), validated, where it ends, and the line as `read_line` reads it.
+    fn log_first<'t>(
+        &self,
+        text: &'t str,
+    ) -> Option<(Member<'t>, usize, std::borrow::Cow<'t, str>)> {
         let b = text.as_bytes();
         let prefix = self.log_prefix.as_bytes();
         if prefix.is_empty()
@@ -271,7 +273,7 @@ impl Filter {
         }
         // The key is the setting's own text; the member borrows it from the record.
         let key = &text[2..prefix.len() - 2];
-        json::string_member_at(text, prefix.len() - 1, key)
+        json::line_member_at(text, prefix.len() - 1, key)
     }
 
     /// Groups one log line of a record.
@@ -553,6 +555,31 @@ fn current_value(s: &Settings, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass reader of a record's line accepts what the validating scan accepts,
+        /// ends where it ends, and gives the text `read_line` gives, on raw string bodies
+        /// mixing plain text, every escape (valid or not), surrogates, control characters,
+        /// quotes and a final `\n`.
+        #[test]
+        fn line_member_at_reads_as_validation_then_read_line(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "é", " ", "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\u00e9", "\\ud83d\\ude00",
+                "\\ud83d", "\\x", "\\", "\"", "\u{1}", "n", "}", "\\r\\n",
+            ]), 0..12),
+            close in proptest::bool::ANY,
+            rest in proptest::sample::select(vec!["}", ",\"stream\":\"stdout\"}", "", "\\n\"}"]),
+        ) {
+            let body: String = pieces.concat();
+            let src = format!("{{\"log\":\"{body}{}{rest}", if close { "\"" } else { "" });
+            let at = "{\"log\":".len();
+            let slow = json::string_member_at(&src, at, "log")
+                .map(|(m, end)| (m.value, m.escapes, end, read_line(&m)));
+            let fast = json::line_member_at(&src, at, "log")
+                .map(|(m, end, line)| (m.value, m.escapes, end, Some(line)));
+            proptest::prop_assert_eq!(fast, slow, "{}", src);
+        }
+    }
 
     const TAG: &[u8] = b"kube.var.log.containers.pay-1.log";
 

@@ -169,6 +169,82 @@ pub fn string_member_at<'a>(src: &'a str, at: usize, key: &'a str) -> Option<(Me
     Some((member, scan.pos))
 }
 
+/// `string_member_at`, reading the string's text in the same pass: borrowed when it has no
+/// escapes; when its only escape is a final `\n` (Docker's json-file driver ends every line
+/// with one), borrowed without that newline; otherwise unescaped. What it accepts, and
+/// where it says the string ends, are exactly `string_member_at`'s.
+pub fn line_member_at<'a>(
+    src: &'a str,
+    at: usize,
+    key: &'a str,
+) -> Option<(Member<'a>, usize, Cow<'a, str>)> {
+    let bytes = src.as_bytes();
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let mut i = start;
+    // The unescaped text so far, from the first escape on, and the start of the run not
+    // yet copied into it.
+    let mut out: Option<String> = None;
+    let mut run_start = start;
+    loop {
+        i = plain_until(bytes, i);
+        match bytes.get(i) {
+            Some(b'"') => break,
+            Some(b'\\') => {}
+            // The end of the input, or a raw control character.
+            _ => return None,
+        }
+        let esc = *bytes.get(i + 1)?;
+        if out.is_none() && esc == b'n' && bytes.get(i + 2) == Some(&b'"') {
+            let member = Member {
+                key: Cow::Borrowed(key),
+                value: &src[at..i + 3],
+                escapes: Some(true),
+                known: None,
+            };
+            return Some((member, i + 3, Cow::Borrowed(&src[start..i])));
+        }
+        let text = out.get_or_insert_with(|| String::with_capacity(src.len() - start));
+        text.push_str(&src[run_start..i]);
+        i += 2;
+        match esc {
+            // The escaped byte is itself: the next run starts with it.
+            b'"' | b'\\' | b'/' => {
+                run_start = i - 1;
+                continue;
+            }
+            b'b' => text.push('\u{8}'),
+            b'f' => text.push('\u{c}'),
+            b'n' => text.push('\n'),
+            b'r' => text.push('\r'),
+            b't' => text.push('\t'),
+            b'u' => {
+                let (c, used) = decode_u_escape(bytes, i)?;
+                text.push(c);
+                i += used;
+            }
+            _ => return None,
+        }
+        run_start = i;
+    }
+    let member = Member {
+        key: Cow::Borrowed(key),
+        value: &src[at..=i],
+        escapes: Some(out.is_some()),
+        known: None,
+    };
+    let value = match out {
+        None => Cow::Borrowed(&src[start..i]),
+        Some(mut text) => {
+            text.push_str(&src[run_start..i]);
+            Cow::Owned(text)
+        }
+    };
+    Some((member, i + 1, value))
+}
+
 /// The raw value at `path` inside the raw JSON object `raw` (nested objects only),
 /// e.g. `lookup(kubernetes, &["labels", "app"])`. With duplicate keys the first wins;
 /// members after the match are not validated (the object came from `parse_object`).
