@@ -192,9 +192,12 @@ impl HeaderParser {
         if trim_start(line).starts_with('{') && parse_json(line, reference, &mut h) {
             return h;
         }
+        // Where a timestamp that starts the line ends: no id key can be inside it, so the
+        // search for ids starts there.
+        let mut time_end = 0;
         let message_start = match self.custom_header(line, reference, &mut h) {
             Some(p) => Some(p),
-            None => builtin_header(line, reference, &mut h),
+            None => builtin_header(line, reference, &mut h, &mut time_end),
         };
         match message_start {
             Some(MESSAGE_SET) => {}
@@ -206,7 +209,7 @@ impl HeaderParser {
             }
         }
         php_level(&mut h);
-        scan_ids(line, &mut h);
+        scan_ids(line, time_end, &mut h);
         h
     }
 
@@ -296,7 +299,13 @@ fn close_bracket(b: &[u8], pos: usize) -> Option<usize> {
 // Built-in text layouts
 
 /// Recognizes a header at the start of `line`; returns where the message starts.
-fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Option<usize> {
+/// `time_end`: set to where the timestamp ends when the line starts with one.
+fn builtin_header<'a>(
+    line: &'a str,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    time_end: &mut usize,
+) -> Option<usize> {
     let b = line.as_bytes();
     let first = *b.first()?;
     if first == b'<' {
@@ -304,6 +313,7 @@ fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -
     }
     if first == b'[' {
         if let Some((parts, end)) = timestamp_at(b, 1) {
+            *time_end = end;
             let close = close_bracket(b, end)?;
             h.timestamp = parts.resolve(reference);
             bracket_rest(line, end, close, h);
@@ -312,6 +322,7 @@ fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -
         return level_only(line, h);
     }
     if let Some((level, parts, end)) = klog_prefix(b) {
+        *time_end = end;
         h.level = Some(level);
         h.timestamp = parts.resolve(reference);
         return Some(klog_tail(line, end, h));
@@ -320,6 +331,7 @@ fn builtin_header<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -
         return Some(end);
     }
     if let Some((mut parts, mut end)) = timestamp_at(b, 0) {
+        *time_end = end;
         if parts.month.is_none() && parts.epoch.is_none() {
             // A time first, then its date: `13:45:30 2021-03-28`.
             if let Some((y, m, d, e)) = date_only_at(b, skip_spaces(b, end)) {
@@ -908,6 +920,50 @@ fn php_level(h: &mut Header<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The id search starts after a timestamp that starts the line; it finds exactly what a
+    /// search from the first byte finds, ids glued to the timestamp and zones included.
+    #[test]
+    fn ids_are_found_as_from_the_start_of_the_line() {
+        let stamps = [
+            "2026-11-20 13:00:00.000",
+            "2026-11-20T13:00:00Z",
+            "2026-11-20T13:00:00.123+01:00",
+            "2026-11-20 13:00:00,123 UTC",
+            "[2026-11-20T13:00:00.000Z]",
+            "I1120 13:10:00.000456",
+            "13:45:30 2021-03-28",
+            "Nov 20 13:00:00",
+        ];
+        let rests = [
+            " trace_id=4bf92f3577b34da6 msg",
+            "trace_id=4bf92f3577b34da6",
+            ":request_id=abc-1 x",
+            "Ztrace_id=ab span_id: cd",
+            " INFO [req-id:r-9] traceId: abc, spanId=def x-request-id=q",
+            "id=1 nt=2 traceparent=00-ab-cd-01",
+            " x_trace_id_:12 correlation_id=\"c-1\"",
+        ];
+        let parser = HeaderParser::default();
+        let reference = Timestamp::new(1_795_179_600, 0);
+        for stamp in stamps {
+            for rest in rests {
+                let line = format!("{stamp}{rest}");
+                let parsed = parser.parse(&line, reference);
+                // None of these headers sets an id itself: all come from the search.
+                let mut from_start = Header {
+                    message: Cow::Borrowed(line.as_str()),
+                    ..Header::default()
+                };
+                scan_ids(&line, 0, &mut from_start);
+                let ids = |h: &Header<'_>| {
+                    [&h.trace_id, &h.span_id, &h.request_id, &h.correlation_id]
+                        .map(|id| id.as_deref().map(str::to_owned))
+                };
+                assert_eq!(ids(&parsed), ids(&from_start), "{line}");
+            }
+        }
+    }
 
     #[test]
     fn trims_like_std() {

@@ -254,13 +254,15 @@ fn assign_id<'a>(kind: IdKind, value: Cow<'a, str>, h: &mut Header<'a>) {
 
 /// Ids marked in plain text: `trace_id=abc`, `traceId: abc`, `X-Request-ID: abc`,
 /// `SpanId:5018968b4ab3f342,` — each key immediately before `=` or `:`.
-pub(super) fn scan_ids<'a>(line: &'a str, h: &mut Header<'a>) {
+/// `from`: where to start looking for the `:` or `=` after a key (the end of a timestamp
+/// that starts the line, which holds none); a key may still begin before it.
+pub(super) fn scan_ids<'a>(line: &'a str, from: usize, h: &mut Header<'a>) {
     if h.is_json {
         return;
     }
     let b = line.as_bytes();
     let window = b.len().min(ID_WINDOW);
-    let mut i = 0;
+    let mut i = from.min(window);
     let b_window = &b[..window];
     loop {
         i = crate::bytes::find2(b_window, i, b'=', b':');
