@@ -560,12 +560,14 @@ mod tests {
         /// The one-pass reader of a record's line accepts what the validating scan accepts,
         /// ends where it ends, and gives the text `read_line` gives, on raw string bodies
         /// mixing plain text, every escape (valid or not), surrogates, control characters,
-        /// quotes and a final `\n`.
+        /// quotes, a final `\n`, and bytes one above a quote or backslash (`#`, `]`).
         #[test]
         fn line_member_at_reads_as_validation_then_read_line(
             pieces in proptest::collection::vec(proptest::sample::select(vec![
                 "a", "é", " ", "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\u00e9", "\\ud83d\\ude00",
                 "\\ud83d", "\\x", "\\", "\"", "\u{1}", "n", "}", "\\r\\n",
+                // Bytes next to a quote or backslash that word-wide searches must not take for one.
+                "#", "]", "!", " \\\"#", "\\\\]",
             ]), 0..12),
             close in proptest::bool::ANY,
             rest in proptest::sample::select(vec!["}", ",\"stream\":\"stdout\"}", "", "\\n\"}"]),
