@@ -921,6 +921,29 @@ fn php_level(h: &mut Header<'_>) {
 mod tests {
     use super::*;
 
+    /// A line that starts as a JSON object but is not one keeps nothing its members said:
+    /// they are read as the object is validated, and the header starts again for the text.
+    #[test]
+    fn a_broken_json_line_keeps_none_of_its_members() {
+        let parser = HeaderParser::default();
+        let reference = Timestamp::new(1_795_179_600, 0);
+        for line in [
+            r#"{"level":"error","msg":"boom","trace_id":"4bf92f3577b34da6","logger":"x""#,
+            r#"{"level":"error","msg":"boom","time":"2026-11-20T13:00:00Z",}"#,
+            r#"{"severity":"ERROR","message":"boom","service":{"name":"pay"}} trailing"#,
+        ] {
+            let h = parser.parse(line, reference);
+            assert!(!h.is_json, "{line}");
+            assert_eq!(h.level, None, "{line}");
+            assert_eq!(
+                (h.trace_id, h.logger, h.service),
+                (None, None, None),
+                "{line}"
+            );
+            assert_eq!(h.message, line, "{line}");
+        }
+    }
+
     /// The id search starts after a timestamp that starts the line; it finds exactly what a
     /// search from the first byte finds, ids glued to the timestamp and zones included.
     #[test]

@@ -62,11 +62,26 @@ pub fn parse_object_known<'a>(
     src: &'a str,
     known: &[KnownValue],
 ) -> Result<Vec<Member<'a>>, JsonError> {
+    // Records carry a handful of members: one allocation, no growth.
+    let mut members = Vec::with_capacity(8);
+    each_member(src, known, |m| members.push(m))?;
+    Ok(members)
+}
+
+/// `parse_object`, handing each member to `each` as it is read instead of collecting them.
+/// The object is valid only if the result is `Ok`: members before an error were handed out.
+pub fn for_each_member<'a>(src: &'a str, each: impl FnMut(Member<'a>)) -> Result<(), JsonError> {
+    each_member(src, &[], each)
+}
+
+fn each_member<'a>(
+    src: &'a str,
+    known: &[KnownValue],
+    mut each: impl FnMut(Member<'a>),
+) -> Result<(), JsonError> {
     let mut scan = Scanner::new(src);
     scan.skip_ws();
     scan.expect(b'{', "expected '{'")?;
-    // Records carry a handful of members: one allocation, no growth.
-    let mut members = Vec::with_capacity(8);
     scan.skip_ws();
     if scan.peek() == Some(b'}') {
         scan.pos += 1;
@@ -97,7 +112,7 @@ pub fn parse_object_known<'a>(
                 None if scan.peek() == Some(b'"') => escapes = Some(scan.string()?.1),
                 None => scan.value()?,
             }
-            members.push(Member {
+            each(Member {
                 key,
                 value: &src[start..scan.pos],
                 escapes,
@@ -119,7 +134,7 @@ pub fn parse_object_known<'a>(
     if scan.pos != src.len() {
         return Err(scan.error("trailing characters"));
     }
-    Ok(members)
+    Ok(())
 }
 
 /// If `raw` is a JSON string value, its unescaped contents.

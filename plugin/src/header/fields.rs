@@ -324,32 +324,40 @@ pub(super) fn scan_ids<'a>(line: &'a str, from: usize, h: &mut Header<'a>) {
 // ---------------------------------------------------------------------------------------
 // JSON log lines
 
-/// A JSON log line: maps the usual field names (flat or nested) into the header.
-/// Returns false when the line is not a valid JSON object (it is then read as text).
+/// A JSON log line: maps the usual field names (flat or nested) into the header, which
+/// comes fresh from `HeaderParser::parse`. Returns false when the line is not a valid JSON
+/// object (it is then read as text), the header fresh again.
 pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> bool {
-    let Ok(members) = json::parse_object(line) else {
-        return false;
-    };
-    h.is_json = true;
     let mut message = None;
-    for m in &members {
+    // Each member is read into the header as the object is validated; an object that
+    // turns out invalid leaves the header as it found it (the line is then read as text).
+    let valid = json::for_each_member(line, |m| {
         // The members are validated already: no second scan of each string.
-        let value = match json::member_string(m) {
+        let value = match json::member_string(&m) {
             Some(s) => s,
             None => {
                 let v = m.value;
                 if v.starts_with('{') {
                     nested(&m.key, v, reference, h);
-                    continue;
+                    return;
                 }
                 if v.starts_with('[') || v == "null" {
-                    continue;
+                    return;
                 }
                 Cow::Borrowed(v)
             }
         };
         field(&m.key, value, reference, h, &mut message);
+    })
+    .is_ok();
+    if !valid {
+        *h = Header {
+            message: Cow::Borrowed(line),
+            ..Header::default()
+        };
+        return false;
     }
+    h.is_json = true;
     if let Some(m) = message {
         h.message = m;
     }
