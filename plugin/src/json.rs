@@ -223,26 +223,7 @@ pub fn line_member_at<'a>(
         }
         let text = out.get_or_insert_with(|| String::with_capacity(src.len() - start));
         text.push_str(&src[run_start..i]);
-        i += 2;
-        match esc {
-            // The escaped byte is itself: the next run starts with it.
-            b'"' | b'\\' | b'/' => {
-                run_start = i - 1;
-                continue;
-            }
-            b'b' => text.push('\u{8}'),
-            b'f' => text.push('\u{c}'),
-            b'n' => text.push('\n'),
-            b'r' => text.push('\r'),
-            b't' => text.push('\t'),
-            b'u' => {
-                let (c, used) = decode_u_escape(bytes, i)?;
-                text.push(c);
-                i += used;
-            }
-            _ => return None,
-        }
-        run_start = i;
+        (i, run_start) = decode_escape(bytes, i, text)?;
     }
     let member = Member {
         key: Cow::Borrowed(key),
@@ -394,31 +375,35 @@ fn unescape(body: &str) -> Option<String> {
             break;
         }
         out.push_str(&body[run_start..i]);
-        let esc = *bytes.get(i + 1)?;
-        i += 2;
-        match esc {
-            // The escaped byte is itself: the next run starts with it (one append fewer per
-            // escape, and a JSON line in a record has one for every quote).
-            b'"' | b'\\' | b'/' => {
-                run_start = i - 1;
-                continue;
-            }
-            b'b' => out.push('\u{8}'),
-            b'f' => out.push('\u{c}'),
-            b'n' => out.push('\n'),
-            b'r' => out.push('\r'),
-            b't' => out.push('\t'),
-            b'u' => {
-                let (c, used) = decode_u_escape(bytes, i)?;
-                out.push(c);
-                i += used;
-            }
-            _ => return None,
-        }
-        run_start = i;
+        (i, run_start) = decode_escape(bytes, i, &mut out)?;
     }
     out.push_str(&body[run_start..]);
     Some(out)
+}
+
+/// Decodes the escape whose backslash is at `i`, the text before it already in `out`.
+/// Returns where the text goes on and where its next copied run starts: an escaped quote,
+/// backslash or slash is its own byte, so the run starts with it (one append fewer per
+/// escape, and a JSON line in a record has one for every quote); any other escape is
+/// appended decoded. `None` for an invalid escape.
+#[inline(always)]
+fn decode_escape(bytes: &[u8], i: usize, out: &mut String) -> Option<(usize, usize)> {
+    let next = i + 2;
+    match *bytes.get(i + 1)? {
+        b'"' | b'\\' | b'/' => return Some((next, i + 1)),
+        b'b' => out.push('\u{8}'),
+        b'f' => out.push('\u{c}'),
+        b'n' => out.push('\n'),
+        b'r' => out.push('\r'),
+        b't' => out.push('\t'),
+        b'u' => {
+            let (c, used) = decode_u_escape(bytes, next)?;
+            out.push(c);
+            return Some((next + used, next + used));
+        }
+        _ => return None,
+    }
+    Some((next, next))
 }
 
 /// Decodes the 4 hex digits at `at` (just after `\u`), joining a surrogate pair.
