@@ -170,7 +170,8 @@ pub fn member_string<'a>(member: &Member<'a>) -> Option<Cow<'a, str>> {
 
 /// The string value that starts (with its quote) at `at` in `src`, validated as
 /// `parse_object` validates one, as a member named `key`, and where it ends. `None` when
-/// there is no valid string there.
+/// there is no valid string there. (The oracle `line_member_at` is tested against.)
+#[cfg(test)]
 pub fn string_member_at<'a>(src: &'a str, at: usize, key: &'a str) -> Option<(Member<'a>, usize)> {
     let mut scan = Scanner::new(src);
     scan.pos = at;
