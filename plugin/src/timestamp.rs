@@ -1,6 +1,8 @@
 //! Points in time as the event carries them: UTC, nanosecond precision, RFC 3339 out.
 //! Civil-date arithmetic is done by hand (no chrono) to keep the module small and fast.
 
+use std::cell::Cell;
+
 /// A point in time: seconds and nanoseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
@@ -21,6 +23,12 @@ pub struct Civil {
 }
 
 const SECS_PER_DAY: i64 = 86_400;
+
+thread_local! {
+    /// The last second `write_rfc3339` wrote (years 0..=9999 only) and its
+    /// `YYYY-MM-DDTHH:MM:SS`.
+    static LAST_SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+}
 
 impl Timestamp {
     pub fn new(secs: i64, nanos: u32) -> Self {
@@ -92,34 +100,49 @@ impl Timestamp {
 
     /// Appends `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (fraction trimmed to ms, µs or ns).
     pub fn write_rfc3339(&self, out: &mut String) {
-        let c = self.to_civil();
         // The whole text is laid out in one buffer and appended once: a `String::push`
         // per character is a capacity check and a UTF-8 encode each.
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-        // Years outside 0..=9999 are not RFC 3339; they only come from absurd epoch
-        // numbers, so write them plainly rather than wrap.
-        let from = if (0..=9999).contains(&c.year) {
-            put_digits(&mut buf[..4], c.year as u32);
+        // Consecutive events mostly fall in the same second: its text is kept, which
+        // saves the civil-date arithmetic and twelve digits.
+        let (last_secs, last_text) = LAST_SECOND.with(Cell::get);
+        let from = if last_secs == self.secs {
+            buf[..19].copy_from_slice(&last_text);
             0
         } else {
-            out.push_str(&c.year.to_string());
-            4
+            let c = self.to_civil();
+            // Years outside 0..=9999 are not RFC 3339; they only come from absurd epoch
+            // numbers, so write them plainly rather than wrap.
+            let from = if (0..=9999).contains(&c.year) {
+                put_digits(&mut buf[..4], c.year as u32);
+                0
+            } else {
+                out.push_str(&c.year.to_string());
+                4
+            };
+            put_digits(&mut buf[5..7], c.month);
+            put_digits(&mut buf[8..10], c.day);
+            put_digits(&mut buf[11..13], c.hour);
+            put_digits(&mut buf[14..16], c.minute);
+            put_digits(&mut buf[17..19], c.second);
+            if from == 0 {
+                let mut text = [0u8; 19];
+                text.copy_from_slice(&buf[..19]);
+                LAST_SECOND.with(|last| last.set((self.secs, text)));
+            }
+            from
         };
-        put_digits(&mut buf[5..7], c.month);
-        put_digits(&mut buf[8..10], c.day);
-        put_digits(&mut buf[11..13], c.hour);
-        put_digits(&mut buf[14..16], c.minute);
-        put_digits(&mut buf[17..19], c.second);
-        let len = if c.nanos == 0 {
+        let nanos = self.nanos;
+        let len = if nanos == 0 {
             19
-        } else if c.nanos % 1_000_000 == 0 {
-            put_digits(&mut buf[20..23], c.nanos / 1_000_000);
+        } else if nanos % 1_000_000 == 0 {
+            put_digits(&mut buf[20..23], nanos / 1_000_000);
             23
-        } else if c.nanos % 1_000 == 0 {
-            put_digits(&mut buf[20..26], c.nanos / 1_000);
+        } else if nanos % 1_000 == 0 {
+            put_digits(&mut buf[20..26], nanos / 1_000);
             26
         } else {
-            put_digits(&mut buf[20..29], c.nanos);
+            put_digits(&mut buf[20..29], nanos);
             29
         };
         buf[len] = b'Z';
@@ -306,6 +329,22 @@ mod tests {
             }
             secs += 86_400 * 97 + 3_671;
         }
+    }
+
+    #[test]
+    fn rfc3339_text_of_the_last_second_is_never_reused_for_another() {
+        // Alternating seconds, sub-second steps within one, and a year RFC 3339 cannot
+        // hold in between: each text must be the one of its own instant.
+        let a = Timestamp::new(1_795_180_200, 0); // 2026-11-20T13:10:00Z
+        let b = Timestamp::new(1_795_180_201, 5_000_000);
+        let far = Timestamp::new(400_000_000_000, 0);
+        assert_eq!(rfc(a), "2026-11-20T13:10:00Z");
+        assert_eq!(rfc(b), "2026-11-20T13:10:01.005Z");
+        assert_eq!(rfc(Timestamp::new(a.secs, 1_000)), "2026-11-20T13:10:00.000001Z");
+        assert!(rfc(far).starts_with("14645-"), "{}", rfc(far));
+        assert_eq!(rfc(b), "2026-11-20T13:10:01.005Z");
+        assert!(rfc(far).starts_with("14645-"));
+        assert_eq!(rfc(a), "2026-11-20T13:10:00Z");
     }
 
     #[test]
