@@ -906,7 +906,11 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
         }
         _ => {}
     }
-    if php_fatal(r) {
+    // A line that starts with a digit (a timestamp, an address) can only be Ruby's
+    // `file.rb:6:in` or Node's `file.js:13`: PHP's, Rails' and the exception shapes all
+    // need a letter, `_` or `[` first.
+    let digit_first = first.is_ascii_digit();
+    if !digit_first && php_fatal(r) {
         return langs.contains(Php).then_some(TraceStart {
             phase: Phase::Php,
             lang: Some(Php),
@@ -914,19 +918,19 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
             attaches: false,
         });
     }
-    if r.starts_with(b"exception '") && contains(r, b"' with message '") {
+    if !digit_first && r.starts_with(b"exception '") && contains(r, b"' with message '") {
         return start(Phase::Php, Php, true);
     }
     if ruby_exception_line(r) {
         return start(Phase::Ruby, Ruby, true);
     }
-    if rails_exception_shape(r) {
+    if !digit_first && rails_exception_shape(r) {
         return start(Phase::Ruby, Ruby, false);
     }
     if node_preamble(r) {
         return start(Phase::NodePreamble(0), Node, false);
     }
-    if ind > 0 {
+    if ind > 0 || digit_first {
         return None;
     }
     let shape = exception_shape(r)?;
@@ -1397,6 +1401,26 @@ mod tests {
             got,
             vec![trace.to_string(), "listening on 0.0.0.0:80".into()]
         );
+    }
+
+    #[test]
+    fn a_line_that_starts_with_a_digit_still_starts_ruby_and_node_traces() {
+        let all = LanguageSet::all();
+        let lang = |line: &str| trace_start(line.as_bytes(), all).and_then(|s| s.lang);
+        assert_eq!(
+            lang("2fa.rb:6:in `verify': bad code (RuntimeError)"),
+            Some(Language::Ruby)
+        );
+        assert_eq!(
+            lang("2026-11-20 app.rb:6:in `run': boom (RuntimeError)"),
+            Some(Language::Ruby)
+        );
+        assert_eq!(lang("3d.js:13"), Some(Language::Node));
+        // The shapes that need a letter first stay out.
+        assert_eq!(lang("2026-11-20 13:00:00 RuntimeError: x"), None);
+        assert_eq!(lang("42Exception: x"), None);
+        assert!(trace_start(b"IllegalStateException: x", all).is_some());
+        assert_eq!(lang("java.lang.IllegalStateException: x"), Some(Language::Java));
     }
 
     #[test]
