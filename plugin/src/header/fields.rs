@@ -195,20 +195,24 @@ pub(super) enum IdKind {
 /// `dd.trace_id`, `logging.googleapis.com/trace`).
 pub(super) fn id_kind(key: &str) -> Option<IdKind> {
     let key = key.as_bytes();
-    let key = match key.iter().rposition(|&c| c == b'/') {
-        Some(i) => &key[i + 1..],
-        None => key,
-    };
-    // Every id key ends in `id` or `nt` (`traceparent`): most keys stop here.
+    // Every id key ends in `id` or `nt` (`traceparent`): most keys stop here, before the
+    // search for a `/` (which only moves where the key starts).
     let mut last = key.len();
     while last > 0 && matches!(key[last - 1], b'_' | b'-' | b'.') {
         last -= 1;
     }
-    match key[..last].last().map(u8::to_ascii_lowercase) {
-        Some(b'd') => {}
-        // Only `traceparent` ends in `t`: shorter keys (`amount`, `count`, `event`) stop here.
-        Some(b't') if key.len() >= b"traceparent".len() => {}
+    let ends_in_t = match key[..last].last().map(u8::to_ascii_lowercase) {
+        Some(b'd') => false,
+        Some(b't') => true,
         _ => return None,
+    };
+    let key = match key.iter().rposition(|&c| c == b'/') {
+        Some(i) => &key[i + 1..],
+        None => key,
+    };
+    // Only `traceparent` ends in `t`: shorter keys (`amount`, `count`, `event`) stop here.
+    if ends_in_t && key.len() < b"traceparent".len() {
+        return None;
     }
     let mut buf = [0u8; 24];
     let mut n = 0;
