@@ -12,7 +12,11 @@
 //! stream, a millisecond apart), with a flush tick every 2,000 lines and the held events
 //! drained at the end. `--kubernetes` adds the ~700-byte `kubernetes` object Fluent Bit's
 //! `kubernetes` filter leaves on every record of a DaemonSet (the same on every line, as
-//! for one container). `--events` prints every event; `--records-only` builds the records
+//! for one container). `--cri` and `--docker` write each record as the shipped
+//! configuration's tail (`multiline.parser cri, docker`) gives it:
+//! `{"time":"…","stream":"stdout","_p":"F","log":"…"}` on a containerd node,
+//! `{"log":"…\n","stream":"stdout","time":"…"}` on a Docker one, the runtime's time a new
+//! one on every line. `--events` prints every event; `--records-only` builds the records
 //! and stops. The time printed is the filter's alone (records are built before the clock
 //! starts). It runs natively as well:
 //! `cargo run --release -p cali-plugin --example replay -- app.log`.
@@ -35,14 +39,30 @@ const EPOCH_SECS: i64 = 1_795_179_600;
 /// container, image).
 const KUBERNETES: &str = r#"{"pod_name":"app-7d9f8b6c5d-x2k9q","namespace_name":"shop","pod_id":"5f0c2a1e-8b7d-4c3a-9e61-2d4f7a9b0c13","labels":{"app":"app","app.kubernetes.io/name":"app","app.kubernetes.io/instance":"app-prod","app.kubernetes.io/version":"1.14.2","app.kubernetes.io/part-of":"shop","pod-template-hash":"7d9f8b6c5d"},"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z","prometheus.io/scrape":"true","prometheus.io/port":"9102"},"host":"ip-10-0-12-34.eu-west-1.compute.internal","container_name":"app","docker_id":"3b5e2f9c1a7d4e8f0b6c2d9a5e1f7c3b8d4a0e6f2c9b5d1a7e3f8c0b4d6a2e9f","container_hash":"registry.example.com/shop/app@sha256:9a4c1e7f3b8d2a6c0e5f9b1d7a3c8e2f6b0d4a9c5e1f7b3d8a2c6e0f4b9d1a5c","container_image":"registry.example.com/shop/app:1.14.2"}"#;
 
+/// How the records carry each line.
+#[derive(Clone, Copy)]
+enum Framing {
+    /// `{"log":…,"stream":…}`: a file read by tail without a container parser, or with
+    /// `Parser docker` (which turns `time` into the record's time).
+    Parsed,
+    /// tail's `multiline.parser cri` on a containerd node: `time`, `stream`, `_p`, `log`.
+    Cri,
+    /// tail's `multiline.parser docker`: Docker's line with its final newline, `stream`,
+    /// and the runtime's `time`, kept as a member.
+    Docker,
+}
+
 fn main() {
     let mut path = None;
     let (mut print_events, mut records_only, mut kubernetes) = (false, false, false);
+    let mut framing = Framing::Parsed;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--events" => print_events = true,
             "--records-only" => records_only = true,
             "--kubernetes" => kubernetes = true,
+            "--cri" => framing = Framing::Cri,
+            "--docker" => framing = Framing::Docker,
             _ if path.is_none() => path = Some(arg),
             _ => usage(),
         }
@@ -57,11 +77,35 @@ fn main() {
     };
     let records: Vec<String> = text
         .lines()
-        .map(|line| {
+        .enumerate()
+        .map(|(i, line)| {
             let mut r = String::with_capacity(line.len() + 40);
-            r.push_str("{\"log\":");
-            json::write_str(&mut r, line);
-            r.push_str(",\"stream\":\"stdout\"");
+            // The container runtime's time: a new one on every line.
+            let ms = i as u64;
+            let runtime_time = Timestamp::new(
+                EPOCH_SECS + (ms / 1000) as i64,
+                (ms % 1000) as u32 * 1_000_000 + 123_456,
+            );
+            match framing {
+                Framing::Cri => {
+                    r.push_str("{\"time\":\"");
+                    runtime_time.write_rfc3339(&mut r);
+                    r.push_str("\",\"stream\":\"stdout\",\"_p\":\"F\",\"log\":");
+                    json::write_str(&mut r, line);
+                }
+                Framing::Docker => {
+                    r.push_str("{\"log\":");
+                    json::write_str(&mut r, &format!("{line}\n"));
+                    r.push_str(",\"stream\":\"stdout\",\"time\":\"");
+                    runtime_time.write_rfc3339(&mut r);
+                    r.push('"');
+                }
+                Framing::Parsed => {
+                    r.push_str("{\"log\":");
+                    json::write_str(&mut r, line);
+                    r.push_str(",\"stream\":\"stdout\"");
+                }
+            }
             if kubernetes {
                 r.push_str(",\"kubernetes\":");
                 r.push_str(KUBERNETES);
@@ -128,6 +172,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: replay LOG [--kubernetes] [--events] [--records-only]");
+    eprintln!("usage: replay LOG [--kubernetes] [--cri | --docker] [--events] [--records-only]");
     std::process::exit(2);
 }
