@@ -185,7 +185,7 @@ pub fn write_group(
     loop {
         out.truncate(start);
         out.push('{');
-        out.push_str(&passthrough.members);
+        passthrough.write_members(out, group.first.volatile.as_deref());
         // Constant stretches go out whole: in the interpreter each append is a call and a
         // capacity check.
         out.push_str(SCHEMA_AND_ID);
@@ -436,15 +436,40 @@ fn write_exception(out: &mut String, exc: &ExceptionInfo) {
 /// carry the same metadata, often hundreds of bytes of it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Passthrough {
-    /// The members CALI does not write itself, each as `"key":value,`.
+    /// The members CALI does not write itself, each as `"key":value,`, but for the
+    /// record's `time` (see `VOLATILE_KEY`).
     pub members: String,
+    /// Where in `members` the record's `time` member goes: its value is the line's own
+    /// (`LineMeta::volatile`), so records that differ only there share one `Passthrough`.
+    pub volatile_at: Option<usize>,
     /// The first non-empty Kubernetes label named in `service_labels`.
     pub label_service: Option<String>,
     /// The container's name, the service when neither a label nor the header names one.
     pub container_name: Option<String>,
 }
 
+/// The member whose value is new on every record: the container runtime's time, which
+/// tail's `multiline.parser cri, docker` keeps as `time` (a string). The first member of
+/// that name is kept out of `Passthrough::members`; each line keeps its own value.
+pub const VOLATILE_KEY: &str = "time";
+const VOLATILE_MEMBER: &str = "\"time\":";
+
 impl Passthrough {
+    /// Appends the members as `"key":value,` each, the record's `time` (`volatile`, its
+    /// raw JSON value) in its place.
+    pub fn write_members(&self, out: &mut String, volatile: Option<&str>) {
+        match (self.volatile_at, volatile) {
+            (Some(at), Some(value)) => {
+                out.push_str(&self.members[..at]);
+                out.push_str(VOLATILE_MEMBER);
+                out.push_str(value);
+                out.push(',');
+                out.push_str(&self.members[at..]);
+            }
+            _ => out.push_str(&self.members),
+        }
+    }
+
     /// From the record's members other than the line itself.
     pub fn new<'m>(
         members: impl Iterator<Item = &'m json::Member<'m>> + Clone,
@@ -453,6 +478,10 @@ impl Passthrough {
         let mut out = Self::default();
         for m in members.clone() {
             if EVENT_FIELDS.contains(&m.key.as_ref()) {
+                continue;
+            }
+            if out.volatile_at.is_none() && m.key == VOLATILE_KEY {
+                out.volatile_at = Some(out.members.len());
                 continue;
             }
             write_str(&mut out.members, &m.key);
@@ -545,6 +574,7 @@ mod tests {
             first: LineMeta {
                 time: Timestamp::new(1_700_000_000, 0),
                 passthrough: Rc::default(),
+                volatile: None,
                 json: LineJson::Unknown,
             },
             line_count: text.split('\n').count(),

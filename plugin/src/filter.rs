@@ -63,11 +63,11 @@ pub struct Filter {
     known_values: Vec<KnownValue>,
     /// The id the next remembered value gets.
     next_known_id: u64,
-    /// How recent log records went on after their line, most recently used first.
+    /// Recent log records' shapes, most recently used first.
     shapes: Vec<Shape>,
-    /// `{"<log_key>":"`, how a record that starts with its line starts (empty when the key
-    /// would need escaping).
-    log_prefix: String,
+    /// How many shapes are kept (`MAX_SHAPES`; none in tests that compare with a full
+    /// parse of every record).
+    max_shapes: usize,
     released: Vec<Released>,
     stats: FilterStats,
 }
@@ -75,7 +75,7 @@ pub struct Filter {
 impl Filter {
     pub fn new(settings: Settings) -> Self {
         let ctx = context(&settings);
-        let mut filter = Self {
+        Self {
             settings,
             ctx,
             streams: StreamTable::default(),
@@ -88,12 +88,10 @@ impl Filter {
             known_values: Vec::new(),
             next_known_id: 0,
             shapes: Vec::new(),
-            log_prefix: String::new(),
+            max_shapes: MAX_SHAPES,
             released: Vec::new(),
             stats: FilterStats::default(),
-        };
-        filter.log_prefix = log_prefix(&filter.settings);
-        filter
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -175,28 +173,34 @@ impl Filter {
         text: &'t str,
         now_ms: u64,
     ) -> Option<&'t str> {
-        // The line first, then members written exactly as in a recent record: the same
-        // stream and passthrough, without parsing the rest again.
-        let log_first = self.log_first(text);
-        let first_end = log_first.as_ref().map(|(_, end, _)| *end);
-        if let Some((log, end, line)) = log_first {
-            let tail = &text.as_bytes()[end..];
-            if let Some(i) = self
-                .shapes
-                .iter()
-                .position(|s| json::same_bytes(s.tail.as_bytes(), tail))
-            {
-                if i > 0 {
-                    let shape = self.shapes.remove(i);
-                    self.shapes.insert(0, shape);
-                }
-                let (stream, passthrough) = (
-                    self.shapes[0].stream.clone(),
-                    self.shapes[0].passthrough.clone(),
-                );
-                self.line(tag, time, &log, line, &stream, passthrough, now_ms);
-                return None;
+        // Members written exactly as in a recent record but for the line and the runtime's
+        // time: the same stream and passthrough, without parsing the rest again.
+        let hit = self
+            .shapes
+            .iter()
+            .enumerate()
+            .find_map(|(i, shape)| shape.matches(text).map(|hit| (i, hit)));
+        if let Some((i, hit)) = hit {
+            if i > 0 {
+                let shape = self.shapes.remove(i);
+                self.shapes.insert(0, shape);
             }
+            let (stream, passthrough) = (
+                self.shapes[0].stream.clone(),
+                self.shapes[0].passthrough.clone(),
+            );
+            let volatile = hit.volatile.map(Box::from);
+            self.line(
+                tag,
+                time,
+                hit.log,
+                hit.line,
+                &stream,
+                passthrough,
+                volatile,
+                now_ms,
+            );
+            return None;
         }
         let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
@@ -234,46 +238,26 @@ impl Filter {
             .find(|m| same_key(&m.key, &self.settings.stream_key))
             .and_then(json::member_string)
             .unwrap_or_default();
-        let passthrough = self.passthrough(&members);
-        if let Some(end) = first_end {
-            // The record parsed whole, so what follows its first member is valid after any
-            // string: a later record ending the same way needs only its line read.
-            let tail = &text[end..];
-            if tail.len() <= MAX_SHAPE_BYTES {
-                if self.shapes.len() >= MAX_SHAPES {
+        let (passthrough, volatile) = self.passthrough(&members);
+        if self.max_shapes > 0 {
+            if let Some(shape) = Shape::of(text, log_member, &members, &stream, &passthrough) {
+                if self.shapes.len() >= self.max_shapes {
                     self.shapes.pop();
                 }
-                self.shapes.insert(
-                    0,
-                    Shape {
-                        tail: tail.to_owned(),
-                        stream: Rc::from(stream.as_ref()),
-                        passthrough: passthrough.clone(),
-                    },
-                );
+                self.shapes.insert(0, shape);
             }
         }
-        self.line(tag, time, log_member, line, &stream, passthrough, now_ms);
+        self.line(
+            tag,
+            time,
+            log_member.value,
+            line,
+            &stream,
+            passthrough,
+            volatile,
+            now_ms,
+        );
         None
-    }
-
-    /// The record's first member when it is the line (`{"log":"…"`, as Fluent Bit writes
-    /// it), validated, where it ends, and the line as `read_line` reads it.
-    fn log_first<'t>(
-        &self,
-        text: &'t str,
-    ) -> Option<(Member<'t>, usize, std::borrow::Cow<'t, str>)> {
-        let b = text.as_bytes();
-        let prefix = self.log_prefix.as_bytes();
-        if prefix.is_empty()
-            || b.len() <= prefix.len()
-            || !json::same_bytes(&b[..prefix.len()], prefix)
-        {
-            return None;
-        }
-        // The key is the setting's own text; the member borrows it from the record.
-        let key = &text[2..prefix.len() - 2];
-        json::line_member_at(text, prefix.len() - 1, key)
     }
 
     /// Groups one log line of a record.
@@ -282,16 +266,17 @@ impl Filter {
         &mut self,
         tag: &str,
         time: Timestamp,
-        log_member: &Member<'_>,
+        log_value: &str,
         line: std::borrow::Cow<'_, str>,
         stream: &str,
         passthrough: Rc<Passthrough>,
+        volatile: Option<Box<str>>,
         now_ms: u64,
     ) {
         let stripped = line.strip_suffix('\n');
         let escaped = matches!(line, std::borrow::Cow::Owned(_));
         // The member is a validated string, so its body is between its quotes.
-        let body = &log_member.value[1..log_member.value.len() - 1];
+        let body = &log_value[1..log_value.len() - 1];
         let line_json = move || match (escaped, stripped.is_some()) {
             (false, _) => LineJson::Verbatim,
             (true, false) => LineJson::Escaped(body.to_owned()),
@@ -302,6 +287,7 @@ impl Filter {
         let meta = || LineMeta {
             time,
             passthrough,
+            volatile,
             json: line_json(),
         };
         self.streams.push(
@@ -320,11 +306,21 @@ impl Filter {
 
     /// The record's members other than the line, prepared for the event, shared with the
     /// previous record when identical (consecutive lines of one container usually are).
-    fn passthrough(&mut self, members: &[Member<'_>]) -> Rc<Passthrough> {
+    ///
+    /// The record's `time` (`event::VOLATILE_KEY`) is new on every record of a container
+    /// runtime: its value stays out of the comparison and is returned for the line itself.
+    fn passthrough(&mut self, members: &[Member<'_>]) -> (Rc<Passthrough>, Option<Box<str>>) {
         let log_key = self.settings.log_key.as_str();
         let others = members.iter().filter(|m| !same_key(&m.key, log_key));
         self.scratch.clear();
+        let mut volatile = None;
         for m in others.clone() {
+            if volatile.is_none() && same_key(&m.key, event::VOLATILE_KEY) {
+                // Its place, not its value.
+                self.scratch.push_str("\0time,");
+                volatile = Some(Box::from(m.value));
+                continue;
+            }
             match &m.key {
                 // A key read without escapes needs none.
                 std::borrow::Cow::Borrowed(key) => {
@@ -358,12 +354,12 @@ impl Filter {
                     self.passthroughs.pop();
                 }
                 let prepared = Rc::new(Passthrough::new(others, &self.settings));
-                (std::mem::take(&mut self.scratch), prepared)
+                (self.scratch.clone(), prepared)
             }
         };
         let prepared = entry.1.clone();
         self.passthroughs.insert(0, entry);
-        prepared
+        (prepared, volatile)
     }
 
     fn tick(&mut self, text: &str, members: &[Member<'_>], now_ms: u64) {
@@ -378,7 +374,6 @@ impl Filter {
             // The service labels may have changed: prepare records' members anew.
             self.passthroughs.clear();
             self.shapes.clear();
-            self.log_prefix = log_prefix(&self.settings);
             self.last_tick.clear();
             self.last_tick.push_str(text);
         }
@@ -492,25 +487,115 @@ fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
     json::line_member_at(log.value, 0, "").map(|(_, _, line)| line)
 }
 
-/// A recent log record's members after its line, as written, and what they gave.
+/// A recent log record as written, but for its holes: the line's value and the runtime's
+/// `time` (`event::VOLATILE_KEY`), which change on every record; and what it gave.
+/// A record whose text around its holes is byte for byte the same, with a valid JSON
+/// string in each hole, has the same members but for those values: its stream and
+/// passthrough are the shape's, and only its line (and time) need reading.
 struct Shape {
-    tail: String,
+    /// The text before the first hole, between the holes, after the last.
+    pieces: Vec<String>,
+    holes: Vec<Hole>,
     stream: Rc<str>,
     passthrough: Rc<Passthrough>,
 }
 
-/// Record endings kept (about one per container that writes at the moment), and the
-/// longest kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    Line,
+    Volatile,
+}
+
+/// What a record that matches a shape holds in its holes.
+struct ShapeHit<'t> {
+    /// The line's member value, quotes and all.
+    log: &'t str,
+    line: std::borrow::Cow<'t, str>,
+    /// The raw JSON string of the runtime's time.
+    volatile: Option<&'t str>,
+}
+
+impl Shape {
+    /// The shape of a record that parsed whole (`members`), its line read from `log`.
+    /// `None` when the record is too long to keep, or its `time` is not a string (a hole
+    /// holds strings only, and the passthrough leaves that member's value to the line).
+    fn of(
+        text: &str,
+        log: &Member<'_>,
+        members: &[Member<'_>],
+        stream: &str,
+        passthrough: &Rc<Passthrough>,
+    ) -> Option<Self> {
+        let span = |value: &str| {
+            let start = value.as_ptr() as usize - text.as_ptr() as usize;
+            (start, start + value.len())
+        };
+        let mut holes = vec![(span(log.value), Hole::Line)];
+        if passthrough.volatile_at.is_some() {
+            // The member `Filter::passthrough` kept out: the first `time` but the line.
+            let time = members
+                .iter()
+                .find(|m| !std::ptr::eq(*m, log) && same_key(&m.key, event::VOLATILE_KEY))?;
+            if !time.value.starts_with('"') {
+                return None;
+            }
+            holes.push((span(time.value), Hole::Volatile));
+        }
+        holes.sort_by_key(|((start, _), _)| *start);
+        let mut pieces = Vec::with_capacity(holes.len() + 1);
+        let mut at = 0;
+        for ((start, end), _) in &holes {
+            pieces.push(text.get(at..*start)?.to_owned());
+            at = *end;
+        }
+        pieces.push(text.get(at..)?.to_owned());
+        if pieces.iter().map(String::len).sum::<usize>() > MAX_SHAPE_BYTES {
+            return None;
+        }
+        Some(Self {
+            pieces,
+            holes: holes.into_iter().map(|(_, hole)| hole).collect(),
+            stream: Rc::from(stream),
+            passthrough: passthrough.clone(),
+        })
+    }
+
+    /// What `text` holds in the holes, when it has this shape.
+    fn matches<'t>(&self, text: &'t str) -> Option<ShapeHit<'t>> {
+        let b = text.as_bytes();
+        let mut at = 0;
+        let mut log = None;
+        let mut volatile = None;
+        for (piece, hole) in self.pieces.iter().zip(&self.holes) {
+            let piece = piece.as_bytes();
+            if !json::same_bytes(b.get(at..at + piece.len())?, piece) {
+                return None;
+            }
+            at += piece.len();
+            let (member, end, line) = json::line_member_at(text, at, "")?;
+            match hole {
+                Hole::Line => log = Some((member.value, line)),
+                Hole::Volatile => volatile = Some(&text[at..end]),
+            }
+            at = end;
+        }
+        let last = self.pieces.last()?.as_bytes();
+        if !json::same_bytes(&b[at..], last) {
+            return None;
+        }
+        let (log, line) = log?;
+        Some(ShapeHit {
+            log,
+            line,
+            volatile,
+        })
+    }
+}
+
+/// Record shapes kept (about one per container stream that writes at the moment), and the
+/// most bytes of text one keeps.
 const MAX_SHAPES: usize = 8;
 const MAX_SHAPE_BYTES: usize = 64 * 1024;
-
-fn log_prefix(settings: &Settings) -> String {
-    let key = settings.log_key.as_str();
-    if key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
-        return String::new();
-    }
-    format!("{{\"{key}\":\"")
-}
 
 fn context(settings: &Settings) -> GroupContext {
     GroupContext {
@@ -722,7 +807,10 @@ mod tests {
 
     /// Every event `records` give, in order, then the held ones.
     fn events_of(records: &[String]) -> Vec<String> {
-        let mut f = Filter::new(Settings::default());
+        events_with(Filter::new(Settings::default()), records)
+    }
+
+    fn events_with(mut f: Filter, records: &[String]) -> Vec<String> {
         let mut events = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let time = Timestamp::new(1_700_000_000 + i as i64, 0);
@@ -737,21 +825,21 @@ mod tests {
         events
     }
 
+    /// The events of `records` read with record shapes and with a full parse of each.
+    fn with_and_without_shapes(records: &[String]) -> (Vec<String>, Vec<String>) {
+        let mut full = Filter::new(Settings::default());
+        full.max_shapes = 0;
+        (events_of(records), events_with(full, records))
+    }
+
     #[test]
-    fn records_ending_like_a_recent_one_give_what_a_full_parse_gives() {
+    fn records_shaped_like_a_recent_one_give_what_a_full_parse_gives() {
         let kube = |app: &str| {
             format!(
-                r#""kubernetes":{{"pod_name":"{app}-1","labels":{{"app":"{app}"}},"annotations":{{"note":"{}"}}}}"#,
+                r#","kubernetes":{{"pod_name":"{app}-1","labels":{{"app":"{app}"}},"annotations":{{"note":"{}"}}}}"#,
                 "x".repeat(80)
             )
         };
-        let tails = [
-            format!(r#","stream":"stderr",{}}}"#, kube("pay")),
-            format!(r#","stream":"stdout",{}}}"#, kube("cart")),
-            r#","stream":"stderr"}"#.to_string(),
-            r#"}"#.to_string(),
-            r#","stream":"stderr","time":"2026-11-20T13:10:00Z"} "#.to_string(),
-        ];
         let lines = [
             "2026-11-20 13:10:00,000 - app - ERROR - charge failed \\\"card\\\"",
             "plain words",
@@ -760,27 +848,120 @@ mod tests {
             "ValueError: bad amount",
             "I1120 13:10:00.000456       1 controller.go:100] Reconciled",
         ];
-        // Records with tails repeating in turn, so that most are read by their ending. A
-        // leading space keeps a record off that path (it is still the same JSON), which
-        // gives the reference.
-        let mut fast = Vec::new();
-        let mut full = Vec::new();
-        for i in 0..60 {
-            let rec = format!(
-                r#"{{"log":"{}"{}"#,
-                lines[i % lines.len()],
-                tails[i / 3 % tails.len()]
-            );
-            full.push(format!(" {rec}"));
-            fast.push(rec);
-        }
-        let (fast, full) = (events_of(&fast), events_of(&full));
+        // Each framing the shipped tail gives (parsed, Docker's with `time` last, CRI's
+        // with `time` first), with and without Kubernetes metadata, on both streams; plus
+        // a `time` that is not a string, a second `time`, and a record ending in a space.
+        let record = |i: usize, line: &str| {
+            let t = format!("2026-11-20T13:10:{:02}.{:09}Z", i % 60, i * 7919);
+            let stream = ["stdout", "stderr"][i / 2 % 2];
+            let k8s = match i / 4 % 3 {
+                0 => kube("pay"),
+                1 => kube("cart"),
+                _ => String::new(),
+            };
+            match i / 12 % 6 {
+                0 => format!(r#"{{"log":"{line}","stream":"{stream}"{k8s}}}"#),
+                1 => format!(r#"{{"log":"{line}\n","stream":"{stream}","time":"{t}"{k8s}}}"#),
+                2 => {
+                    format!(r#"{{"time":"{t}","stream":"{stream}","_p":"F","log":"{line}"{k8s}}}"#)
+                }
+                3 => format!(r#"{{"time":{i},"stream":"{stream}","log":"{line}"{k8s}}}"#),
+                4 => format!(r#"{{"time":"{t}","log":"{line}","time":"{t}"{k8s}}}"#),
+                _ => format!(r#"{{"log":"{line}","stream":"{stream}","time":"{t}"}} "#),
+            }
+        };
+        let records: Vec<String> = (0..144)
+            .map(|i| record(i, lines[i % lines.len()]))
+            .collect();
+        let (fast, full) = with_and_without_shapes(&records);
         assert_eq!(fast.len(), full.len());
         for (a, b) in fast.iter().zip(&full) {
             assert_eq!(a, b);
         }
         assert!(fast.iter().any(|e| field(e, "service") == "\"cart\""));
         assert!(fast.iter().any(|e| field(e, "service") == "\"pay\""));
+    }
+
+    #[test]
+    fn each_event_carries_the_time_member_of_its_own_first_record() {
+        // Container runtimes stamp every line: records alike but for that time (and the
+        // line) share what was prepared of them, and each event still has its own.
+        let times: Vec<String> = (0..40)
+            .map(|i| format!("2026-11-20T13:10:00.{:09}Z", i * 1_000_003))
+            .collect();
+        for framing in 0..2 {
+            let records: Vec<String> = times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| match framing {
+                    0 => format!(
+                        r#"{{"time":"{t}","stream":"stdout","_p":"F","log":"line {i}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                    ),
+                    _ => format!(
+                        r#"{{"log":"line {i}\n","stream":"stdout","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                    ),
+                })
+                .collect();
+            let events = events_of(&records);
+            assert_eq!(events.len(), times.len());
+            for (event, t) in events.iter().zip(&times) {
+                assert_eq!(field(event, "time"), format!("\"{t}\""), "{event}");
+                assert_eq!(field(event, "service"), "\"pay\"");
+            }
+            // The member keeps its place among the others.
+            let first = &events[0];
+            match framing {
+                0 => assert!(first.starts_with("{\"time\":"), "{first}"),
+                _ => assert!(first.find("\"time\":") < first.find("\"kubernetes\":")),
+            }
+        }
+    }
+
+    #[test]
+    fn records_alike_but_for_their_time_share_one_prepared_passthrough() {
+        let mut full = Filter::new(Settings::default());
+        full.max_shapes = 0;
+        for (i, f) in [Filter::new(Settings::default()), full]
+            .iter_mut()
+            .enumerate()
+        {
+            for n in 0..5 {
+                let rec = format!(
+                    r#"{{"time":"2026-11-20T13:10:0{n}Z","stream":"stdout","_p":"F","log":"line {n}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                );
+                f.process(TAG, Timestamp::default(), Input::Record(rec.as_bytes()), n);
+            }
+            assert_eq!(f.passthroughs.len(), 1, "filter {i}");
+            assert_eq!(f.shapes.len(), [1, 0][i], "filter {i}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_goes_on_after_a_recent_shape_is_parsed_whole() {
+        let mut f = Filter::new(Settings::default());
+        let rec =
+            |line: &str, after: &str| format!(r#"{{"log":"{line}","stream":"stdout"}}{after}"#);
+        let mut events = Vec::new();
+        for (n, r) in [rec("a", ""), rec("b", ""), rec("c", "x"), rec("d", "")]
+            .iter()
+            .enumerate()
+        {
+            events.extend(
+                f.process(
+                    TAG,
+                    Timestamp::default(),
+                    Input::Record(r.as_bytes()),
+                    n as u64,
+                )
+                .map(String::from),
+            );
+        }
+        f.release_all();
+        events.extend(std::iter::from_fn(|| f.take_waiting()));
+        let faults: Vec<&String> = events.iter().filter(|e| e.contains("\"fault\"")).collect();
+        assert_eq!(faults.len(), 1, "{events:?}");
+        assert!(faults[0].contains("invalid_json"), "{}", faults[0]);
+        assert_eq!(events.len(), 4);
     }
 
     #[test]

@@ -1420,7 +1420,10 @@ mod tests {
         assert_eq!(lang("2026-11-20 13:00:00 RuntimeError: x"), None);
         assert_eq!(lang("42Exception: x"), None);
         assert!(trace_start(b"IllegalStateException: x", all).is_some());
-        assert_eq!(lang("java.lang.IllegalStateException: x"), Some(Language::Java));
+        assert_eq!(
+            lang("java.lang.IllegalStateException: x"),
+            Some(Language::Java)
+        );
     }
 
     #[test]

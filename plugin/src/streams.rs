@@ -19,6 +19,9 @@ pub struct LineMeta {
     /// The record's other members, prepared for the event once and shared between
     /// consecutive lines of a stream whose members are identical.
     pub passthrough: Rc<Passthrough>,
+    /// The raw JSON value of the record's `time` member (`event::VOLATILE_KEY`), which
+    /// `passthrough` leaves out because it changes on every record.
+    pub volatile: Option<Box<str>>,
     /// The line as the record carried it, JSON-escaped, for the event to copy.
     pub json: LineJson,
 }
@@ -265,6 +268,7 @@ mod tests {
         LineMeta {
             time: Timestamp::default(),
             passthrough: Rc::default(),
+            volatile: None,
             json: LineJson::Unknown,
         }
     }

@@ -340,7 +340,10 @@ mod tests {
         let far = Timestamp::new(400_000_000_000, 0);
         assert_eq!(rfc(a), "2026-11-20T13:10:00Z");
         assert_eq!(rfc(b), "2026-11-20T13:10:01.005Z");
-        assert_eq!(rfc(Timestamp::new(a.secs, 1_000)), "2026-11-20T13:10:00.000001Z");
+        assert_eq!(
+            rfc(Timestamp::new(a.secs, 1_000)),
+            "2026-11-20T13:10:00.000001Z"
+        );
         assert!(rfc(far).starts_with("14645-"), "{}", rfc(far));
         assert_eq!(rfc(b), "2026-11-20T13:10:01.005Z");
         assert!(rfc(far).starts_with("14645-"));
