@@ -10,7 +10,7 @@ use cali_plugin::timestamp::Timestamp;
 use cali_plugin::Settings;
 
 use crate::clock::Clock;
-use crate::record::{log_record_json, tick_json, Record};
+use crate::record::{log_record_json, push_json_string, tick_json, Record};
 use crate::runtime::{HostError, WasmFilter, WasmFilterOptions};
 use crate::TICK_TAG;
 
@@ -215,9 +215,11 @@ pub fn from_log(text: &str) -> Vec<Record> {
         .collect()
 }
 
-/// The same records as Fluent Bit's `kubernetes` filter leaves them: a `kubernetes` object
-/// of about 700 bytes per record (pod, namespace, labels, annotations, container, image),
-/// the same for every record of one container.
+/// The same records as the shipped pipeline hands them to the filter on a containerd
+/// node: tail's `multiline.parser cri` makes each `{"time":..,"stream":..,"_p":"F","log":..}`
+/// (the runtime's time a new string on every record), and the `kubernetes` filter adds an
+/// object of about 700 bytes (pod, namespace, labels, annotations, container, image), the
+/// same for every record of one container.
 pub fn with_kubernetes(records: &[Record]) -> Vec<Record> {
     records
         .iter()
@@ -232,8 +234,21 @@ pub fn with_kubernetes(records: &[Record]) -> Vec<Record> {
             let metadata = format!(
                 r#"{{"pod_name":"{app}-7d9f8b6c5d-x2k9q","namespace_name":"shop","pod_id":"5f0c2a1e-8b7d-4c3a-9e61-2d4f7a9b0c13","labels":{{"app":"{app}","app.kubernetes.io/name":"{app}","app.kubernetes.io/instance":"{app}-prod","app.kubernetes.io/version":"1.14.2","app.kubernetes.io/part-of":"shop","pod-template-hash":"7d9f8b6c5d"}},"annotations":{{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z","prometheus.io/scrape":"true","prometheus.io/port":"9102"}},"host":"ip-10-0-12-34.eu-west-1.compute.internal","container_name":"{app}","docker_id":"3b5e2f9c1a7d4e8f0b6c2d9a5e1f7c3b8d4a0e6f2c9b5d1a7e3f8c0b4d6a2e9f","container_hash":"registry.example.com/shop/{app}@sha256:9a4c1e7f3b8d2a6c0e5f9b1d7a3c8e2f6b0d4a9c5e1f7b3d8a2c6e0f4b9d1a5c","container_image":"registry.example.com/shop/{app}:1.14.2"}}"#
             );
-            let mut json = r.json.clone();
-            json.pop(); // the closing brace
+            let parsed: serde_json::Value =
+                serde_json::from_slice(&r.json).unwrap_or_default();
+            let (log, stream) = (
+                parsed["log"].as_str().unwrap_or_default(),
+                parsed["stream"].as_str().unwrap_or("stdout"),
+            );
+            let time =
+                Timestamp::new(i64::from(r.time.0), r.time.1).to_rfc3339();
+            let mut json = Vec::with_capacity(r.json.len() + metadata.len() + 64);
+            json.extend_from_slice(b"{\"time\":");
+            push_json_string(&mut json, time.as_bytes());
+            json.extend_from_slice(b",\"stream\":");
+            push_json_string(&mut json, stream.as_bytes());
+            json.extend_from_slice(b",\"_p\":\"F\",\"log\":");
+            push_json_string(&mut json, log.as_bytes());
             json.extend_from_slice(b",\"kubernetes\":");
             json.extend_from_slice(metadata.as_bytes());
             json.push(b'}');
@@ -539,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn kubernetes_metadata_is_added_to_every_record() {
+    fn records_are_framed_as_tail_frames_cri_and_carry_kubernetes_metadata() {
         let records = generate(100, 3, &[]);
         let with = with_kubernetes(&records);
         assert_eq!(with.len(), records.len());
@@ -550,7 +565,15 @@ mod tests {
                 .unwrap_or_default();
             assert!(plain.tag.contains(app) && app.starts_with("app-"), "{app}");
             let extra = k8s.json.len() - plain.json.len();
-            assert!((500..=900).contains(&extra), "{extra} bytes of metadata");
+            assert!((550..=950).contains(&extra), "{extra} bytes of metadata");
+            let p: serde_json::Value = serde_json::from_slice(&plain.json).unwrap();
+            assert_eq!(v["log"], p["log"]);
+            assert_eq!(v["stream"], p["stream"]);
+            assert_eq!(v["_p"], "F");
+            assert!(
+                v["time"].as_str().is_some_and(|t| t.starts_with("20")),
+                "{v}"
+            );
         }
     }
 }

@@ -31,13 +31,28 @@ pub struct Framed {
     pub stream: String,
     /// The runtime's timestamp (seconds, nanoseconds) when the framing carries one.
     pub time: Option<(u32, u32)>,
+    /// What tail's parser keeps of the runtime's framing as members of the record (those of
+    /// the first part, when partials were joined).
+    pub runtime: Option<Runtime>,
     pub lines: Vec<usize>,
+}
+
+/// The members tail's `multiline.parser cri, docker` (Fluent Bit 5.1) leaves besides `log`
+/// and `stream`: `{"time":..,"stream":..,"_p":..,"log":..}` for CRI,
+/// `{"log":..,"stream":..,"time":..}` for Docker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// The time as the line wrote it, and the `P`/`F` flag.
+    Cri { time: String, flag: char },
+    /// The line's `time` string, when it has one.
+    Docker { time: Option<String> },
 }
 
 #[derive(Debug, Default)]
 struct Partial {
     log: Vec<u8>,
     time: Option<(u32, u32)>,
+    runtime: Option<Runtime>,
     lines: Vec<usize>,
 }
 
@@ -72,11 +87,16 @@ impl Framer {
                 log: line.to_vec(),
                 stream: "stdout".into(),
                 time: None,
+                runtime: None,
                 lines: vec![number],
             }),
             Framing::Cri => match parse_cri(line) {
-                Some((time, stream, partial, text)) => {
-                    self.join(stream, Some(time), text, partial, number)
+                Some((time, raw_time, stream, partial, text)) => {
+                    let runtime = Runtime::Cri {
+                        time: raw_time.to_string(),
+                        flag: if partial { 'P' } else { 'F' },
+                    };
+                    self.join(stream, Some(time), runtime, text, partial, number)
                 }
                 None => {
                     let mut out = self.finish();
@@ -85,9 +105,10 @@ impl Framer {
                 }
             },
             Framing::Docker => match parse_docker(line) {
-                Some((time, stream, log)) => {
+                Some((time, raw_time, stream, log)) => {
                     let partial = !log.ends_with('\n');
-                    self.join(&stream, time, log.as_bytes(), partial, number)
+                    let runtime = Runtime::Docker { time: raw_time };
+                    self.join(&stream, time, runtime, log.as_bytes(), partial, number)
                 }
                 None => {
                     let mut out = self.finish();
@@ -103,6 +124,7 @@ impl Framer {
         &mut self,
         stream: &str,
         time: Option<(u32, u32)>,
+        runtime: Runtime,
         text: &[u8],
         partial: bool,
         number: usize,
@@ -113,6 +135,7 @@ impl Framer {
         let held = self.partials.entry(stream.to_string()).or_default();
         if held.lines.is_empty() {
             held.time = time;
+            held.runtime = Some(runtime);
         }
         held.log.extend_from_slice(text);
         held.lines.push(number);
@@ -125,6 +148,7 @@ impl Framer {
             log: held.log,
             stream: stream.to_string(),
             time: held.time,
+            runtime: held.runtime,
             lines: held.lines,
         })
     }
@@ -139,6 +163,7 @@ impl Framer {
                     log: held.log,
                     stream,
                     time: held.time,
+                    runtime: held.runtime,
                     lines: held.lines,
                 });
             }
@@ -153,6 +178,7 @@ fn unframed(line: &[u8], number: usize) -> Framed {
         log: line.to_vec(),
         stream: "stdout".into(),
         time: None,
+        runtime: None,
         lines: vec![number],
     }
 }
@@ -160,8 +186,9 @@ fn unframed(line: &[u8], number: usize) -> Framed {
 /// A record time: seconds and nanoseconds since the Unix epoch.
 type RecordTime = (u32, u32);
 
-/// `2019-05-07T18:57:50.904275087+00:00 stdout P text` → (time, stream, is_partial, text).
-fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, bool, &[u8])> {
+/// `2019-05-07T18:57:50.904275087+00:00 stdout P text` → (time, the time as written, stream,
+/// is_partial, text).
+fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, &str, bool, &[u8])> {
     let mut parts = line.splitn(4, |&b| b == b' ');
     let time = std::str::from_utf8(parts.next()?).ok()?;
     let stream = std::str::from_utf8(parts.next()?).ok()?;
@@ -172,11 +199,12 @@ fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, bool, &[u8])> {
         b"F" => false,
         _ => return None,
     };
-    Some((parse_rfc3339(time)?, stream, partial, text))
+    Some((parse_rfc3339(time)?, time, stream, partial, text))
 }
 
-/// `{"log":..,"stream":..,"time":..}` → (time if readable, stream, log).
-fn parse_docker(line: &[u8]) -> Option<(Option<RecordTime>, String, String)> {
+/// `{"log":..,"stream":..,"time":..}` → (time if readable, the `time` string, stream, log).
+#[allow(clippy::type_complexity)]
+fn parse_docker(line: &[u8]) -> Option<(Option<RecordTime>, Option<String>, String, String)> {
     let value: serde_json::Value = serde_json::from_slice(line).ok()?;
     let log = value.get("log")?.as_str()?.to_string();
     let stream = value
@@ -184,11 +212,9 @@ fn parse_docker(line: &[u8]) -> Option<(Option<RecordTime>, String, String)> {
         .and_then(|s| s.as_str())
         .unwrap_or("stdout")
         .to_string();
-    let time = value
-        .get("time")
-        .and_then(|t| t.as_str())
-        .and_then(parse_rfc3339);
-    Some((time, stream, log))
+    let raw_time = value.get("time").and_then(|t| t.as_str()).map(String::from);
+    let time = raw_time.as_deref().and_then(parse_rfc3339);
+    Some((time, raw_time, stream, log))
 }
 
 /// RFC 3339 (`2021-02-01T16:45:03.01231Z`, `...+00:00`, lower-case `z` too) → epoch seconds

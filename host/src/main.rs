@@ -46,7 +46,9 @@ timeout and ticks are sent until one releases nothing.
 
 bench: generates a mixed container log deterministically (Spring Boot, Python logging,
 klog, JSON and nginx lines in 8 interleaved streams, real traces from the corpus spliced
-in) and runs it through the .wasm in wasmi and through the native filter; prints a
+in) and runs it through the .wasm in wasmi (as tail gives the records of a plain file, and
+as the shipped pipeline gives them on a containerd node: CRI members and a ~700-byte
+`kubernetes` object) and through the native filter; prints a
 markdown table (lines/s, MiB/s, µs/line, events out, peak RSS, linear memory), then wasmi's
 fuel per line: the instructions it executed, a measure of the module's work that does not
 depend on the machine or its load (compare two builds with it on a busy machine).
@@ -293,7 +295,7 @@ fn bench_command(flags: Flags) -> Result<()> {
     // runs come last, so that neither counts in the timed runs' peak RSS.
     let fuel = || -> Result<String> {
         Ok(format!(
-            "wasmi fuel per line (instructions executed): {:.0}, with kubernetes metadata {:.0}\n",
+            "wasmi fuel per line (instructions executed): {:.0}, as the shipped pipeline frames them (CRI, kubernetes metadata) {:.0}\n",
             bench::fuel_per_line(&wasm, &records)?,
             bench::fuel_per_line(&wasm, &bench::with_kubernetes(&records))?,
         ))
@@ -306,7 +308,7 @@ fn bench_command(flags: Flags) -> Result<()> {
     let native = bench::run_native(&records);
     let interpreted = bench::run_wasm("cali.wasm in wasmi (interpreted)", &wasm, &records, true)?;
     let kubernetes = bench::run_wasm(
-        "cali.wasm in wasmi, records with kubernetes metadata",
+        "cali.wasm in wasmi, CRI records with kubernetes metadata",
         &wasm,
         &bench::with_kubernetes(&records),
         true,

@@ -3,7 +3,7 @@
 //! moves past the idle timeout and ticks drain what the filter still holds.
 
 use crate::framing::{Framed, Framer, Framing};
-use crate::record::{log_record_json, tick_json};
+use crate::record::{framed_record_json, tick_json};
 use crate::runtime::{HostError, WasmFilter};
 use crate::TICK_TAG;
 
@@ -171,7 +171,7 @@ impl Pipeline {
         emit: &mut dyn FnMut(Emitted),
     ) -> Result<(), HostError> {
         self.summary.records_in += 1;
-        let json = log_record_json(&framed.log, &framed.stream, &self.options.extra);
+        let json = framed_record_json(&framed, &self.options.extra);
         let time = framed
             .time
             .unwrap_or_else(|| self.filter.clock().record_time());

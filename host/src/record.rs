@@ -1,5 +1,7 @@
 //! Records as Fluent Bit hands them to a filter: tag, time and the JSON object text.
 
+use crate::framing::{Framed, Runtime};
+
 /// One record in: `json` is raw bytes so tests can hand the module invalid UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -41,6 +43,49 @@ pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// The record tail hands on for a framed line: `log_record_json`'s for raw lines, and for
+/// container logs the members tail's `multiline.parser cri, docker` keeps too, in its order
+/// (Fluent Bit 5.1: `time`, `stream`, `_p`, `log` for CRI; `log`, `stream`, `time` for
+/// Docker), then `extra`.
+pub fn framed_record_json(framed: &Framed, extra: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(framed.log.len() + 96);
+    match &framed.runtime {
+        None => return log_record_json(&framed.log, &framed.stream, extra),
+        Some(Runtime::Cri { time, flag }) => {
+            out.extend_from_slice(b"{\"time\":");
+            push_json_string(&mut out, time.as_bytes());
+            out.extend_from_slice(b",\"stream\":");
+            push_json_string(&mut out, framed.stream.as_bytes());
+            out.extend_from_slice(b",\"_p\":");
+            push_json_string(&mut out, flag.to_string().as_bytes());
+            out.extend_from_slice(b",\"log\":");
+            push_json_string(&mut out, &framed.log);
+        }
+        Some(Runtime::Docker { time }) => {
+            out.extend_from_slice(b"{\"log\":");
+            push_json_string(&mut out, &framed.log);
+            out.extend_from_slice(b",\"stream\":");
+            push_json_string(&mut out, framed.stream.as_bytes());
+            if let Some(time) = time {
+                out.extend_from_slice(b",\"time\":");
+                push_json_string(&mut out, time.as_bytes());
+            }
+        }
+    }
+    push_extra(&mut out, extra);
+    out.push(b'}');
+    out
+}
+
+fn push_extra(out: &mut Vec<u8>, extra: &[(String, String)]) {
+    for (name, value) in extra {
+        out.push(b',');
+        push_json_string(out, name.as_bytes());
+        out.push(b':');
+        out.extend_from_slice(value.as_bytes());
+    }
+}
+
 /// A container-log record: `{"log":..,"stream":..}` plus extra members given as
 /// (name, JSON value text), e.g. a `kubernetes` object.
 pub fn log_record_json(log: &[u8], stream: &str, extra: &[(String, String)]) -> Vec<u8> {
@@ -49,12 +94,7 @@ pub fn log_record_json(log: &[u8], stream: &str, extra: &[(String, String)]) -> 
     push_json_string(&mut out, log);
     out.extend_from_slice(b",\"stream\":");
     push_json_string(&mut out, stream.as_bytes());
-    for (name, value) in extra {
-        out.push(b',');
-        push_json_string(&mut out, name.as_bytes());
-        out.push(b':');
-        out.extend_from_slice(value.as_bytes());
-    }
+    push_extra(&mut out, extra);
     out.push(b'}');
     out
 }
@@ -85,6 +125,55 @@ mod tests {
         assert_eq!(value["log"], "a \"q\"\tb\\");
         assert_eq!(value["stream"], "stderr");
         assert_eq!(value["kubernetes"]["pod_name"], "p");
+    }
+
+    #[test]
+    fn container_records_carry_what_tails_parsers_keep_in_their_order() {
+        use crate::framing::{Framer, Framing};
+        let kube = [("kubernetes".to_string(), r#"{"pod_name":"p"}"#.to_string())];
+        let record = |framing, lines: &[&str]| {
+            let mut framer = Framer::new(framing);
+            let framed: Vec<_> = lines
+                .iter()
+                .flat_map(|l| framer.push_line(l.as_bytes()))
+                .collect();
+            assert_eq!(framed.len(), 1, "{lines:?}");
+            String::from_utf8(framed_record_json(&framed[0], &kube)).unwrap()
+        };
+        // What Fluent Bit 5.1.1's tail (`multiline.parser cri, docker`) printed for these
+        // lines, with the `kubernetes` filter's member after them.
+        assert_eq!(
+            record(Framing::Cri, &["2026-11-20T13:10:00.3Z stderr F err"]),
+            r#"{"time":"2026-11-20T13:10:00.3Z","stream":"stderr","_p":"F","log":"err","kubernetes":{"pod_name":"p"}}"#
+        );
+        assert_eq!(
+            record(
+                Framing::Cri,
+                &[
+                    "2026-11-20T13:10:00.1Z stdout P part one ",
+                    "2026-11-20T13:10:00.2Z stdout F and two"
+                ]
+            ),
+            r#"{"time":"2026-11-20T13:10:00.1Z","stream":"stdout","_p":"P","log":"part one and two","kubernetes":{"pod_name":"p"}}"#
+        );
+        assert_eq!(
+            record(
+                Framing::Docker,
+                &[
+                    r#"{"log":"part one ","stream":"stdout","time":"2026-11-20T13:10:00.1Z"}"#,
+                    r#"{"log":"and two\n","stream":"stdout","time":"2026-11-20T13:10:00.2Z"}"#
+                ]
+            ),
+            r#"{"log":"part one and two\n","stream":"stdout","time":"2026-11-20T13:10:00.1Z","kubernetes":{"pod_name":"p"}}"#
+        );
+        assert_eq!(
+            record(Framing::Docker, &[r#"{"log":"x\n","stream":"stdout"}"#]),
+            r#"{"log":"x\n","stream":"stdout","kubernetes":{"pod_name":"p"}}"#
+        );
+        assert_eq!(
+            record(Framing::Raw, &["plain"]),
+            r#"{"log":"plain","stream":"stdout","kubernetes":{"pod_name":"p"}}"#
+        );
     }
 
     #[test]

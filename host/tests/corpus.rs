@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 
 use cali_host::framing::Framed;
-use cali_host::record::log_record_json;
+use cali_host::record::framed_record_json;
 use cali_host::{Framer, Framing};
 use common::{content_lines, corpus_dir, Driver, SchemaCheck};
 use serde_json::Value;
@@ -84,7 +84,7 @@ fn send(
             lines_text: payload.split('\n').map(str::to_string).collect(),
             numbers: framed.lines.clone(),
         });
-    let json = log_record_json(&framed.log, &framed.stream, &[]);
+    let json = framed_record_json(&framed, &[]);
     if let Some(event) = common::parse(driver.raw(tag, &json)) {
         events.push(event);
     }
