@@ -457,6 +457,7 @@ const VOLATILE_MEMBER: &str = "\"time\":";
 impl Passthrough {
     /// Appends the members as `"key":value,` each, the record's `time` (`volatile`, its
     /// raw JSON value) in its place.
+    #[inline]
     pub fn write_members(&self, out: &mut String, volatile: Option<&str>) {
         match (self.volatile_at, volatile) {
             (Some(at), Some(value)) => {

@@ -175,11 +175,13 @@ impl Filter {
     ) -> Option<&'t str> {
         // Members written exactly as in a recent record but for the line and the runtime's
         // time: the same stream and passthrough, without parsing the rest again.
-        let hit = self
-            .shapes
-            .iter()
-            .enumerate()
-            .find_map(|(i, shape)| shape.matches(text).map(|hit| (i, hit)));
+        let mut hit = None;
+        for (i, shape) in self.shapes.iter().enumerate() {
+            if let Some(h) = shape.matches(text) {
+                hit = Some((i, h));
+                break;
+            }
+        }
         if let Some((i, hit)) = hit {
             if i > 0 {
                 let shape = self.shapes.remove(i);
@@ -493,9 +495,10 @@ fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
 /// string in each hole, has the same members but for those values: its stream and
 /// passthrough are the shape's, and only its line (and time) need reading.
 struct Shape {
-    /// The text before the first hole, between the holes, after the last.
-    pieces: Vec<String>,
-    holes: Vec<Hole>,
+    /// Each hole and the text before it (after the previous hole).
+    holes: Vec<(String, Hole)>,
+    /// The text after the last hole.
+    last: String,
     stream: Rc<str>,
     passthrough: Rc<Passthrough>,
 }
@@ -542,19 +545,19 @@ impl Shape {
             holes.push((span(time.value), Hole::Volatile));
         }
         holes.sort_by_key(|((start, _), _)| *start);
-        let mut pieces = Vec::with_capacity(holes.len() + 1);
+        let mut pieces = Vec::with_capacity(holes.len());
         let mut at = 0;
-        for ((start, end), _) in &holes {
-            pieces.push(text.get(at..*start)?.to_owned());
-            at = *end;
+        for ((start, end), hole) in holes {
+            pieces.push((text.get(at..start)?.to_owned(), hole));
+            at = end;
         }
-        pieces.push(text.get(at..)?.to_owned());
-        if pieces.iter().map(String::len).sum::<usize>() > MAX_SHAPE_BYTES {
+        let last = text.get(at..)?.to_owned();
+        if pieces.iter().map(|(p, _)| p.len()).sum::<usize>() + last.len() > MAX_SHAPE_BYTES {
             return None;
         }
         Some(Self {
-            pieces,
-            holes: holes.into_iter().map(|(_, hole)| hole).collect(),
+            holes: pieces,
+            last,
             stream: Rc::from(stream),
             passthrough: passthrough.clone(),
         })
@@ -566,7 +569,7 @@ impl Shape {
         let mut at = 0;
         let mut log = None;
         let mut volatile = None;
-        for (piece, hole) in self.pieces.iter().zip(&self.holes) {
+        for (piece, hole) in &self.holes {
             let piece = piece.as_bytes();
             if !json::same_bytes(b.get(at..at + piece.len())?, piece) {
                 return None;
@@ -579,8 +582,7 @@ impl Shape {
             }
             at = end;
         }
-        let last = self.pieces.last()?.as_bytes();
-        if !json::same_bytes(&b[at..], last) {
+        if !json::same_bytes(&b[at..], self.last.as_bytes()) {
             return None;
         }
         let (log, line) = log?;
