@@ -175,9 +175,10 @@ impl Filter {
     ) -> Option<&'t str> {
         // Members written exactly as in a recent record but for the line and the runtime's
         // time: the same stream and passthrough, without parsing the rest again.
+        let mut reads = Reads::default();
         let mut hit = None;
         for (i, shape) in self.shapes.iter().enumerate() {
-            if let Some(h) = shape.matches(text) {
+            if let Some(h) = shape.matches(text, &mut reads) {
                 hit = Some((i, h));
                 break;
             }
@@ -191,18 +192,22 @@ impl Filter {
                 self.shapes[0].stream.clone(),
                 self.shapes[0].passthrough.clone(),
             );
-            let volatile = hit.volatile.map(Box::from);
-            self.line(
-                tag,
-                time,
-                hit.log,
-                hit.line,
-                &stream,
-                passthrough,
-                volatile,
-                now_ms,
-            );
-            return None;
+            let (start, end) = hit.log;
+            // (Always there: a shape's holes are its last two reads.)
+            if let Some(line) = reads.take(start) {
+                let volatile = hit.volatile.map(Box::from);
+                self.line(
+                    tag,
+                    time,
+                    &text[start..end],
+                    line,
+                    &stream,
+                    passthrough,
+                    volatile,
+                    now_ms,
+                );
+                return None;
+            }
         }
         let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
@@ -511,11 +516,47 @@ enum Hole {
 
 /// What a record that matches a shape holds in its holes.
 struct ShapeHit<'t> {
-    /// The line's member value, quotes and all.
-    log: &'t str,
-    line: std::borrow::Cow<'t, str>,
+    /// Where the line's member value (quotes and all) starts and ends; its text is in the
+    /// record's `Reads`.
+    log: (usize, usize),
     /// The raw JSON string of the runtime's time.
     volatile: Option<&'t str>,
+}
+
+/// The strings read in a record while its shapes are tried: most shapes have a hole at the
+/// same place (just after `{"log":`, or after `{"time":`), which is read once.
+#[derive(Default)]
+struct Reads<'t> {
+    /// (start, end, text) of the last two strings read.
+    slots: [Option<(usize, usize, std::borrow::Cow<'t, str>)>; 2],
+}
+
+impl<'t> Reads<'t> {
+    /// Where the valid JSON string that starts at `at` ends.
+    /// The slot read last comes first, so that the two holes of one shape are both kept.
+    fn read(&mut self, text: &'t str, at: usize) -> Option<usize> {
+        let found = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|(a, _, _)| *a == at));
+        if found != Some(0) {
+            self.slots.swap(0, 1);
+        }
+        if found.is_none() {
+            let (_, end, value) = json::line_member_at(text, at, "")?;
+            self.slots[0] = Some((at, end, value));
+        }
+        self.slots[0].as_ref().map(|(_, end, _)| *end)
+    }
+
+    /// The text of the string read at `at`.
+    fn take(&mut self, at: usize) -> Option<std::borrow::Cow<'t, str>> {
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|(a, _, _)| *a == at))?;
+        slot.take().map(|(_, _, value)| value)
+    }
 }
 
 impl Shape {
@@ -564,7 +605,7 @@ impl Shape {
     }
 
     /// What `text` holds in the holes, when it has this shape.
-    fn matches<'t>(&self, text: &'t str) -> Option<ShapeHit<'t>> {
+    fn matches<'t>(&self, text: &'t str, reads: &mut Reads<'t>) -> Option<ShapeHit<'t>> {
         let b = text.as_bytes();
         let mut at = 0;
         let mut log = None;
@@ -575,9 +616,9 @@ impl Shape {
                 return None;
             }
             at += piece.len();
-            let (member, end, line) = json::line_member_at(text, at, "")?;
+            let end = reads.read(text, at)?;
             match hole {
-                Hole::Line => log = Some((member.value, line)),
+                Hole::Line => log = Some((at, end)),
                 Hole::Volatile => volatile = Some(&text[at..end]),
             }
             at = end;
@@ -585,10 +626,8 @@ impl Shape {
         if !json::same_bytes(&b[at..], self.last.as_bytes()) {
             return None;
         }
-        let (log, line) = log?;
         Some(ShapeHit {
-            log,
-            line,
+            log: log?,
             volatile,
         })
     }
