@@ -295,22 +295,39 @@ pub fn write_escaped(out: &mut String, s: &str) {
 }
 
 /// `a == b`, eight bytes per step. WebAssembly has no bulk compare: `==` on slices is
-/// a call to a `memcmp` that the interpreter runs byte by byte.
+/// a call to a `memcmp` that the interpreter runs byte by byte. The last bytes are one
+/// more word (or two half-words for fewer than eight) that may overlap the previous.
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut x = a.chunks_exact(8);
-    let mut y = b.chunks_exact(8);
-    for (p, q) in (&mut x).zip(&mut y) {
-        let (mut u, mut v) = ([0u8; 8], [0u8; 8]);
-        u.copy_from_slice(p);
-        v.copy_from_slice(q);
-        if u64::from_le_bytes(u) != u64::from_le_bytes(v) {
+    if n < 8 {
+        if n < 4 {
+            return a.iter().zip(b).all(|(p, q)| p == q);
+        }
+        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if word8(a, i) != word8(b, i) {
             return false;
         }
+        i += 8;
     }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+    i == n || word8(a, n - 8) == word8(b, n - 8)
+}
+
+fn word8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+fn word4(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// The index of the first byte at or after `from` that a JSON string cannot hold as it is
