@@ -63,11 +63,16 @@ pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
 pub(crate) fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) -> usize {
     let mut i = from;
     while i < bytes.len() {
-        let v = word_at(bytes, i).unwrap_or_else(|| {
-            let mut w = [0u8; 8];
-            let rest = &bytes[i..];
-            w[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(w)
+        let v = word_at(bytes, i).unwrap_or_else(|| match bytes.len().checked_sub(8) {
+            // The last eight bytes, shifted so that the rest starts the word: the same
+            // zero-padded word, without a copy.
+            Some(last) => word_at(bytes, last).unwrap_or(0) >> ((i - last) * 8),
+            None => {
+                let mut w = [0u8; 8];
+                let rest = &bytes[i..];
+                w[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(w)
+            }
         });
         let h = hits(v);
         if h != 0 {
