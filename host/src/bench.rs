@@ -10,7 +10,8 @@ use cali_plugin::timestamp::Timestamp;
 use cali_plugin::Settings;
 
 use crate::clock::Clock;
-use crate::record::{log_record_json, push_json_string, tick_json, Record};
+use crate::framing::{Framed, Runtime};
+use crate::record::{framed_record_json, log_record_json, tick_json, Record};
 use crate::runtime::{HostError, WasmFilter, WasmFilterOptions};
 use crate::TICK_TAG;
 
@@ -240,18 +241,17 @@ pub fn with_kubernetes(records: &[Record]) -> Vec<Record> {
                 parsed["log"].as_str().unwrap_or_default(),
                 parsed["stream"].as_str().unwrap_or("stdout"),
             );
-            let time =
-                Timestamp::new(i64::from(r.time.0), r.time.1).to_rfc3339();
-            let mut json = Vec::with_capacity(r.json.len() + metadata.len() + 64);
-            json.extend_from_slice(b"{\"time\":");
-            push_json_string(&mut json, time.as_bytes());
-            json.extend_from_slice(b",\"stream\":");
-            push_json_string(&mut json, stream.as_bytes());
-            json.extend_from_slice(b",\"_p\":\"F\",\"log\":");
-            push_json_string(&mut json, log.as_bytes());
-            json.extend_from_slice(b",\"kubernetes\":");
-            json.extend_from_slice(metadata.as_bytes());
-            json.push(b'}');
+            let framed = Framed {
+                log: log.as_bytes().to_vec(),
+                stream: stream.to_string(),
+                time: Some(r.time),
+                runtime: Some(Runtime::Cri {
+                    time: Timestamp::new(i64::from(r.time.0), r.time.1).to_rfc3339(),
+                    flag: 'F',
+                }),
+                lines: Vec::new(),
+            };
+            let json = framed_record_json(&framed, &[("kubernetes".to_string(), metadata)]);
             Record::new(r.tag.clone(), r.time, json)
         })
         .collect()
