@@ -707,6 +707,77 @@ mod tests {
         }
     }
 
+    /// Pieces of a record's `log` string, as written inside the JSON (some break it).
+    const LINE_PIECES: &[&str] = &[
+        "plain words ",
+        "2026-11-20 13:10:00,000 - app - ERROR - charge failed ",
+        "Traceback (most recent call last):",
+        "  File \\\"/app/pay.py\\\", line 3, in charge",
+        "ValueError: bad amount",
+        "\\\"quoted\\\" ",
+        "caf\\u00e9 ",
+        "{\\\"level\\\":\\\"error\\\",\\\"msg\\\":\\\"x\\\"}",
+        "\\t",
+        "\\n",
+        // Broken: a bad escape, a lone surrogate, a raw control byte, a stray quote.
+        "\\x",
+        "\\ud800",
+        "\u{1}",
+        "\"",
+    ];
+
+    /// What follows a record's line (some broken, one a tick, one a second `log`).
+    const ENDINGS: &[&str] = &[
+        "}",
+        ",\"stream\":\"stdout\"}",
+        ",\"stream\":\"stderr\",\"kubernetes\":{\"pod_name\":\"pay-1\",\"labels\":{\"app\":\"pay\"}}}",
+        ",\"stream\":\"stdout\",\"kubernetes\":{\"pod_name\":\"cart-1\",\"labels\":{\"app\":\"cart\"}}}",
+        ",\"stream\":\"stdout\",\"time\":\"2026-11-20T13:10:00Z\"} ",
+        ",\"stream\":7}",
+        ",\"log\":\"second\"}",
+        ",\"x\":}",
+        ",\"stream\":\"stdout\"",
+        ",\"cali_tick\":1}",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Records read by their shape give exactly the events (faults included) that the
+        /// same records give a filter that parses every record whole: random lines and
+        /// endings (valid and broken, ticks, duplicate keys), framed as a plain file, as
+        /// Docker's (the runtime's `time` after the line) and as CRI's (`time` first), the
+        /// time a new one on each record.
+        #[test]
+        fn records_read_by_their_shape_give_what_a_whole_read_gives(
+            spec in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0..LINE_PIECES.len(), 0..4),
+                    0..ENDINGS.len(),
+                    0..3usize,
+                ),
+                1..40,
+            )
+        ) {
+            let records: Vec<String> = spec
+                .iter()
+                .enumerate()
+                .map(|(i, (pieces, ending, framing))| {
+                    let line: String = pieces.iter().map(|&p| LINE_PIECES[p]).collect();
+                    let time = format!("\"2026-11-20T13:10:00.{i:09}Z\"");
+                    let ending = ENDINGS[*ending];
+                    match framing {
+                        0 => format!("{{\"log\":\"{line}\"{ending}"),
+                        1 => format!("{{\"log\":\"{line}\\n\",\"time\":{time}{ending}"),
+                        _ => format!("{{\"time\":{time},\"_p\":\"F\",\"log\":\"{line}\"{ending}"),
+                    }
+                })
+                .collect();
+            let (shaped, whole) = with_and_without_shapes(&records);
+            proptest::prop_assert_eq!(shaped, whole);
+        }
+    }
+
     const TAG: &[u8] = b"kube.var.log.containers.pay-1.log";
 
     fn line(f: &mut Filter, text: &str, now: u64) -> Option<String> {
