@@ -330,11 +330,21 @@ fn dummy_tag(conf: &[Section]) -> String {
         .to_string()
 }
 
-/// Where the Dockerfile puts the module: the destination of the COPY of a `.wasm`.
+/// The lines of the Dockerfile's last stage: the image.
+fn image_stage(dockerfile: &str) -> Vec<&str> {
+    let lines: Vec<&str> = dockerfile.lines().collect();
+    let last_from = lines
+        .iter()
+        .rposition(|l| l.starts_with("FROM "))
+        .expect("the Dockerfile has a FROM");
+    lines[last_from..].to_vec()
+}
+
+/// Where the Dockerfile puts the module: the destination of the image's COPY of a `.wasm`.
 fn dockerfile_wasm_destination() -> String {
     let dockerfile = read("fluent-bit/Dockerfile");
-    let copies: Vec<&str> = dockerfile
-        .lines()
+    let copies: Vec<&str> = image_stage(&dockerfile)
+        .into_iter()
         .filter(|l| l.trim_start().starts_with("COPY") && l.trim_end().ends_with(".wasm"))
         .collect();
     assert_eq!(
@@ -393,6 +403,66 @@ fn wasm_path_is_where_the_image_puts_the_module() {
             .lines()
             .any(|l| l.trim() == format!("ENV CALI_WASM={destination}")),
         "the Dockerfile sets CALI_WASM={destination}"
+    );
+}
+
+/// The image's AOT module: the destination of the COPY of a `.aot`, and what it is made of.
+#[test]
+fn the_image_carries_the_module_compiled_ahead_of_time_beside_it() {
+    let dockerfile = read("fluent-bit/Dockerfile");
+    let wasm = dockerfile_wasm_destination();
+    let copies: Vec<&str> = image_stage(&dockerfile)
+        .into_iter()
+        .filter(|l| l.trim_start().starts_with("COPY") && l.trim_end().ends_with(".aot"))
+        .collect();
+    assert_eq!(copies.len(), 1, "one COPY of the AOT module: {copies:?}");
+    let aot = copies[0].split_whitespace().last().unwrap_or_default();
+    assert_eq!(
+        aot,
+        wasm.replace(".wasm", ".aot"),
+        "the AOT module lies beside the module"
+    );
+    // Compiled from the module the image carries, by the wamrc of the pinned WAMR, for the
+    // image's architecture.
+    for part in [
+        "COPY --from=module /cali.wasm /cali.wasm",
+        "--branch WAMR-${WAMR_VERSION}",
+        "amd64) target=\"--target=x86_64",
+        "arm64) target=\"--target=aarch64",
+        "-o /cali.aot /cali.wasm",
+    ] {
+        assert!(
+            dockerfile.contains(part),
+            "the Dockerfile's AOT stage lacks {part}"
+        );
+    }
+    let pinned = |arg: &str| {
+        dockerfile
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("ARG {arg}=")))
+            .unwrap_or_else(|| panic!("the Dockerfile pins {arg}"))
+            .to_string()
+    };
+    // Fluent Bit 4.1 to 5.1.1 embed WAMR 2.4.1; an AOT file loads only in its own version.
+    assert_eq!(pinned("FLUENT_BIT_VERSION"), "5.1.1");
+    assert_eq!(pinned("WAMR_VERSION"), "2.4.1");
+    // The chart's switch points the production filter at it, and at nothing else.
+    let helpers = read("k8s/helm/cali/templates/_helpers.tpl");
+    let switch = format!("replace \"{wasm}\" \"{aot}\" $conf");
+    assert!(
+        helpers.contains(&switch),
+        "the chart's aot switch: {switch}"
+    );
+    let conf = read("fluent-bit/fluent-bit.conf");
+    assert_eq!(
+        conf.matches(wasm.as_str()).count(),
+        1,
+        "one {wasm} in fluent-bit.conf"
+    );
+    let values = read("k8s/helm/cali/values.yaml");
+    assert!(
+        values.contains("\n  aot: false\n"),
+        "fluentBit.aot in the chart's values, off by default"
     );
 }
 

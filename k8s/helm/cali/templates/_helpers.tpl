@@ -23,5 +23,8 @@ the release namespace in the Exclude_Path of Fluent Bit's own log.
 {{- end -}}
 {{- $conf = replace "_cali_fluent-bit-" (printf "_%s_fluent-bit-" .Release.Namespace) $conf -}}
 {{- $conf = replace "$level ^(ERROR|FATAL)$" (printf "$level ^(%s)$" (get $atOrAbove $level)) $conf -}}
+{{- if .Values.fluentBit.aot -}}
+{{- $conf = replace "/fluent-bit/plugins/cali.wasm" "/fluent-bit/plugins/cali.aot" $conf -}}
+{{- end -}}
 {{- $conf -}}
 {{- end -}}
