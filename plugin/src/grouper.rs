@@ -860,6 +860,12 @@ const TRACEBACK: &[u8] = b"Traceback (most recent call last):";
 
 /// Does this line begin a trace of an enabled language?
 fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
+    trace_start_with(b, langs, true)
+}
+
+/// `trace_start`; `klog_skip`: a line that begins with klog's header answers no before
+/// the shapes that cannot begin so are tried (tests compare both ways).
+fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<TraceStart> {
     use Language::*;
     let t = trim_end(b);
     let start = |phase, lang: Language, definitive| {
@@ -905,6 +911,11 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
             return start(exc_message, Dotnet, false);
         }
         _ => {}
+    }
+    // klog's `I1120 13:` (a level letter, month and day, a space, the hour and a colon)
+    // begins none of the shapes below: each needs its own word, path or name first.
+    if klog_skip && klog_head(r) {
+        return None;
     }
     // A line that starts with a digit (a timestamp, an address) can only be Ruby's
     // `file.rb:6:in` or Node's `file.js:13`: PHP's, Rails' and the exception shapes all
@@ -954,6 +965,17 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
         definitive: false,
         attaches: true,
     })
+}
+
+/// klog's header up to the hour's colon: `[IWEF]MMDD HH:`.
+fn klog_head(r: &[u8]) -> bool {
+    matches!(r.first(), Some(b'I' | b'W' | b'E' | b'F'))
+        && r.len() > 8
+        && r[1..5].iter().all(u8::is_ascii_digit)
+        && r[5] == b' '
+        && r[6].is_ascii_digit()
+        && r[7].is_ascii_digit()
+        && r[8] == b':'
 }
 
 /// The shape of an exception line: `Name`, `Name: msg`, `pkg.Name: msg`,
@@ -1401,6 +1423,87 @@ mod tests {
             got,
             vec![trace.to_string(), "listening on 0.0.0.0:80".into()]
         );
+    }
+
+    /// A line that begins with klog's header starts a trace (or not) exactly as it would
+    /// were every shape tried: klog heads followed by the first lines of every trace shape,
+    /// and by random pieces of them.
+    #[test]
+    fn klog_lines_start_traces_as_when_every_shape_is_tried() {
+        const HEADS: [&str; 8] = [
+            "I1120 13:10:00.000456       1 controller.go:100] ",
+            "E1120 13:10:00.000456 1 x.go:1] ",
+            "W0101 00:00:00.000000 ",
+            "F1231 23:",
+            "E1120 13:",
+            " E1120 13:10:00 ",
+            "I1120 13:10",
+            "E9999 99:",
+        ];
+        const TAILS: [&str; 30] = [
+            "panic: runtime error: index out of range",
+            "Traceback (most recent call last):",
+            "java.lang.IllegalStateException: card declined",
+            "Exception in thread \"main\" java.lang.Error",
+            "app.rb:12:in `charge': boom (RuntimeError)",
+            "from /app/x.rb:3:in `x'",
+            "/app/server.js:13",
+            "PHP Fatal error:  Uncaught Exception: x in /a.php:3",
+            "exception 'E' with message 'm' in /a.php:1",
+            "IllegalStateException: x",
+            "goroutine 1 [running]:",
+            "fatal error: all goroutines are asleep",
+            "thread 'main' panicked at src/main.rs:2:5:",
+            "Unhandled exception:",
+            "Unhandled Exception: System.Exception: x",
+            "System.InvalidOperationException: x",
+            "ActionController::RoutingError (No route matches [GET] \"/x\"):",
+            "    at f (/x.js:1:2)",
+            "\tat com.x.Y.z(Y.java:1)",
+            "SIGSEGV: segmentation violation",
+            "[signal SIGSEGV: segmentation violation code=0x1]",
+            "Error: boom",
+            "TypeError: x is not a function",
+            "Caused by: java.io.IOException",
+            "ExceptionGroup: errors (2 sub-exceptions)",
+            "",
+            "x",
+            ":",
+            "13:10:00.000456",
+            "12:in ",
+        ];
+        let all = LanguageSet::all();
+        let same = |line: &str| {
+            let (a, b) = (
+                trace_start_with(line.as_bytes(), all, true),
+                trace_start_with(line.as_bytes(), all, false),
+            );
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}");
+        };
+        for head in HEADS {
+            for tail in TAILS {
+                same(&format!("{head}{tail}"));
+            }
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut line = HEADS[next(HEADS.len())].to_string();
+            for _ in 0..next(4) {
+                let tail = TAILS[next(TAILS.len())];
+                let cut = next(tail.len() + 1);
+                line.push_str(tail.get(..cut).unwrap_or(tail));
+            }
+            same(&line);
+        }
+        // The skip is taken: klog lines are what it is for.
+        assert!(klog_head(b"I1120 13:10:00.000456 1 x.go:1] ok"));
+        assert!(!klog_head(b"I1120 1:10"));
     }
 
     #[test]
