@@ -118,14 +118,21 @@ pub fn write_group(
         text.split('\n').next().unwrap_or("")
     };
     // Text whose parts need no escaping, and the JSON form of the whole text, when the
-    // record's string says so (`LineJson`): most events are one line and copy both.
-    let (verbatim, text_json) = match &group.first.json {
-        LineJson::Verbatim => (first_line, (group.line_count == 1).then_some(text)),
-        LineJson::Escaped(json) => (
-            "",
-            (group.line_count == 1 && group.cut_bytes == 0).then_some(json.as_str()),
-        ),
-        LineJson::Unknown => ("", None),
+    // record's string says so (`LineJson`): most events are one line and copy both. Before
+    // the first escape of a record's string, the string is the line itself: that part is
+    // verbatim too (but for a JSON log line, whose fields lie past its first `\"`).
+    // `escaped`: the JSON form of a line that has escapes, for the message.
+    let (verbatim, text_json, escaped) = match &group.first.json {
+        LineJson::Verbatim => (first_line, (group.line_count == 1).then_some(text), None),
+        LineJson::Escaped(json) if group.line_count == 1 && group.cut_bytes == 0 => {
+            let plain = match group.kind {
+                GroupKind::Json => 0,
+                _ => json::plain_until(json.as_bytes(), 0).min(text.len()),
+            };
+            let json = Some(json.as_str());
+            (text.get(..plain).unwrap_or(""), json, json)
+        }
+        LineJson::Escaped(_) | LineJson::Unknown => ("", None, None),
     };
     let time = group.first.time;
     let header = header_parser.parse(first_line, time);
@@ -198,7 +205,14 @@ pub fn write_group(
         opt_str(out, ",\"logger\":", header.logger.as_deref(), verbatim);
         opt_str(out, ",\"thread\":", header.thread.as_deref(), verbatim);
         out.push_str(",\"message\":");
-        write_part(out, message, verbatim);
+        match escaped.and_then(|json| json_tail(message, text, verbatim, json)) {
+            Some(tail) => {
+                out.push('"');
+                out.push_str(tail);
+                out.push('"');
+            }
+            None => write_part(out, message, verbatim),
+        }
         opt_str(out, ",\"trace_id\":", header.trace_id.as_deref(), verbatim);
         opt_str(out, ",\"span_id\":", header.span_id.as_deref(), verbatim);
         opt_str(
@@ -385,6 +399,18 @@ fn opt_str(out: &mut String, member: &str, value: Option<&str>, verbatim: &str) 
         out.push_str(member);
         write_part(out, v, verbatim);
     }
+}
+
+/// The JSON form of `s` taken from `json`, the JSON form of `text`, when `s` is the end
+/// of `text` and starts within `verbatim` (the start of `text` where both forms are the
+/// same bytes): the message of most lines is their end.
+#[inline(never)]
+fn json_tail<'j>(s: &str, text: &str, verbatim: &str, json: &'j str) -> Option<&'j str> {
+    let ((p, p_end), (t, t_end), (v, v_end)) = (span(s), span(text), span(verbatim));
+    if verbatim.is_empty() || v != t || p_end != t_end || p < v || p > v_end {
+        return None;
+    }
+    json.get(p - v..)
 }
 
 /// `write_str`, copying `s` as it is when it is a part of `verbatim` (text known to need
@@ -598,6 +624,70 @@ mod tests {
             &settings.header_parser(),
         );
         out
+    }
+
+    /// A line whose record string has escapes: the part before the first escape is copied
+    /// as it is, and a message that is the line's end is the record's own JSON form of it.
+    /// Every field decodes to what the same line gives without its record's form.
+    #[test]
+    fn escaped_lines_reuse_the_record_form_of_their_message_and_clean_start() {
+        let lines = [
+            "10.1.2.0 - - [20/Nov/2026:13:10:00 +0000] \"GET /a HTTP/1.1\" 200 2 \"-\" \"probe/1\"",
+            "2026-11-20 10:00:00.001  INFO 1 --- [main] c.e.shop.App : user \"bob\" at C:\\tmp\tok /x é",
+            "2026-11-20 10:00:00 ERROR [pay \"x\"] c.a.Pay : failed ü é",
+            "2026-11-20 10:00:00 WARN \"quoted\" from the start",
+            "\"quoted\" 2026-11-20 first",
+            "2026-11-20 10:00:00 INFO plain until the end\\",
+            "{\"level\":\"error\",\"msg\":\"a \\\"b\\\" c\",\"logger\":\"x\"}",
+        ];
+        for line in lines {
+            // Two JSON forms of the line: ours, and one with `\/` and `\u00XX` escapes as
+            // other writers make them.
+            let mut ours = String::new();
+            json::write_escaped(&mut ours, line);
+            let theirs: String = ours
+                .chars()
+                .flat_map(|c| match c {
+                    '/' => "\\/".chars().collect::<Vec<_>>(),
+                    c if !c.is_ascii() => format!("\\u{:04x}", c as u32).chars().collect(),
+                    c => vec![c],
+                })
+                .collect();
+            let plain = event_of(&group(line.to_string()));
+            let plain = json::parse_object(&plain).expect("valid JSON");
+            for form in [ours, theirs] {
+                let mut g = group(line.to_string());
+                g.first.json = LineJson::Escaped(form.clone());
+                if line.starts_with('{') {
+                    g.kind = GroupKind::Json;
+                }
+                let out = event_of(&g);
+                let members = json::parse_object(&out).expect("valid JSON");
+                for key in ["message", "logger", "thread", "level", "log_content"] {
+                    let value = |ms: &Vec<json::Member<'_>>| -> Option<String> {
+                        ms.iter().find(|m| m.key == key).map(|m| {
+                            json::string_value(m.value)
+                                .map(|v| v.into_owned())
+                                .unwrap_or_else(|| m.value.to_string())
+                        })
+                    };
+                    assert_eq!(value(&members), value(&plain), "{key} of {line:?} ({form})");
+                }
+                // The message of a line whose header holds no escape is copied from the
+                // record's form: its JSON text is the end of that form.
+                let header = Settings::default().header_parser();
+                let h = header.parse(line, Timestamp::new(1_700_000_000, 0));
+                let start = line.len() - h.message.len();
+                let clean = json::plain_until(form.as_bytes(), 0);
+                if line.ends_with(h.message.as_ref()) && start <= clean && !line.starts_with('{') {
+                    let message = members
+                        .iter()
+                        .find(|m| m.key == "message")
+                        .expect("message");
+                    assert_eq!(message.value, format!("\"{}\"", &form[start..]), "{line:?}");
+                }
+            }
+        }
     }
 
     #[test]
