@@ -340,23 +340,28 @@ fn image_stage(dockerfile: &str) -> Vec<&str> {
     lines[last_from..].to_vec()
 }
 
-/// Where the Dockerfile puts the module: the destination of the image's COPY of a `.wasm`.
-fn dockerfile_wasm_destination() -> String {
+/// Where the image gets its one file ending in `ext`: the destination of that COPY.
+fn image_copy_destination(ext: &str) -> String {
     let dockerfile = read("fluent-bit/Dockerfile");
     let copies: Vec<&str> = image_stage(&dockerfile)
         .into_iter()
-        .filter(|l| l.trim_start().starts_with("COPY") && l.trim_end().ends_with(".wasm"))
+        .filter(|l| l.trim_start().starts_with("COPY") && l.trim_end().ends_with(ext))
         .collect();
     assert_eq!(
         copies.len(),
         1,
-        "one COPY of the module in the Dockerfile: {copies:?}"
+        "one COPY of a {ext} file into the image: {copies:?}"
     );
     copies[0]
         .split_whitespace()
         .last()
         .expect("COPY has a destination")
         .to_string()
+}
+
+/// Where the Dockerfile puts the module: the destination of the image's COPY of a `.wasm`.
+fn dockerfile_wasm_destination() -> String {
+    image_copy_destination(".wasm")
 }
 
 #[test]
@@ -411,12 +416,7 @@ fn wasm_path_is_where_the_image_puts_the_module() {
 fn the_image_carries_the_module_compiled_ahead_of_time_beside_it() {
     let dockerfile = read("fluent-bit/Dockerfile");
     let wasm = dockerfile_wasm_destination();
-    let copies: Vec<&str> = image_stage(&dockerfile)
-        .into_iter()
-        .filter(|l| l.trim_start().starts_with("COPY") && l.trim_end().ends_with(".aot"))
-        .collect();
-    assert_eq!(copies.len(), 1, "one COPY of the AOT module: {copies:?}");
-    let aot = copies[0].split_whitespace().last().unwrap_or_default();
+    let aot = image_copy_destination(".aot");
     assert_eq!(
         aot,
         wasm.replace(".wasm", ".aot"),
