@@ -207,40 +207,33 @@ impl AnalysisPipeline {
             AnalysisMetrics::inc(&self.metrics.cache_hits);
             return cached;
         }
-        match client.complete(&prompt).await {
-            Ok(done) => match llm::validate(done.answer, incident, retrieved, &model) {
-                Ok(analysis) => {
-                    self.cache.put(
-                        &key,
-                        &incident.fingerprint,
-                        &model,
-                        &analysis,
-                        self.clock.now_ms(),
-                    );
-                    analysis
-                }
-                Err(rejection) => {
-                    tracing::warn!(fingerprint = %incident.fingerprint, %rejection, "LLM answer rejected; offline analysis instead");
-                    AnalysisMetrics::inc(&self.metrics.rejections);
-                    AnalysisMetrics::inc(&self.metrics.fallbacks);
-                    let analysis = self.offline(incident, retrieved);
-                    // The call was paid for: do not ask again for this fingerprint within the TTL.
-                    self.cache.put(
-                        &key,
-                        &incident.fingerprint,
-                        &model,
-                        &analysis,
-                        self.clock.now_ms(),
-                    );
-                    analysis
-                }
-            },
+        let done = match client.complete(&prompt).await {
+            Ok(done) => done,
             Err(err) => {
                 tracing::debug!(fingerprint = %incident.fingerprint, error = %err, "LLM unavailable; offline analysis");
                 AnalysisMetrics::inc(&self.metrics.fallbacks);
+                return self.offline(incident, retrieved);
+            }
+        };
+        let analysis = match llm::validate(done.answer, incident, retrieved, &model) {
+            Ok(analysis) => analysis,
+            Err(rejection) => {
+                tracing::warn!(fingerprint = %incident.fingerprint, %rejection, "LLM answer rejected; offline analysis instead");
+                AnalysisMetrics::inc(&self.metrics.rejections);
+                AnalysisMetrics::inc(&self.metrics.fallbacks);
+                // The call was paid for: the offline analysis is cached as the answer, so
+                // this fingerprint is not asked again within the TTL.
                 self.offline(incident, retrieved)
             }
-        }
+        };
+        self.cache.put(
+            &key,
+            &incident.fingerprint,
+            &model,
+            &analysis,
+            self.clock.now_ms(),
+        );
+        analysis
     }
 
     /// The text and vector of a fingerprint, embedded on first sight.
