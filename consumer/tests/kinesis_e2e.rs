@@ -764,30 +764,9 @@ async fn a_merge_of_both_shards_is_followed_without_loss_or_repeat() {
     // On moto the merged child holds copies of both parents' records (docs/stream.md), so
     // every event is read twice: once from a parent, once from the child.
     let kinesis = testing::kinesis_client(&moto);
-    kinesis
-        .merge_shards()
-        .stream_name(&names.stream)
-        .shard_to_merge("shardId-000000000000")
-        .adjacent_shard_to_merge("shardId-000000000001")
-        .send()
+    let child = testing::merge_first_two_shards(&kinesis, &names.stream)
         .await
         .unwrap();
-    testing::wait_until_active(&kinesis, &names.stream)
-        .await
-        .unwrap();
-    let shards = kinesis
-        .list_shards()
-        .stream_name(&names.stream)
-        .send()
-        .await
-        .unwrap();
-    let child = shards
-        .shards()
-        .iter()
-        .find(|s| s.parent_shard_id().is_some() && s.adjacent_parent_shard_id().is_some())
-        .expect("the merged shard")
-        .shard_id()
-        .to_string();
     let child_last = last_sequence_number(&kinesis, &names.stream, &child).await;
 
     wait_until(

@@ -403,28 +403,9 @@ async fn parents_are_read_to_their_end_before_any_child_record() {
     // their records into the child; records written after a merge still land in the
     // closed parents (a moto quirk), so the child's records are those copies.
     let client = testing::kinesis_client(&url);
-    client
-        .merge_shards()
-        .stream_name(&stream)
-        .shard_to_merge("shardId-000000000000")
-        .adjacent_shard_to_merge("shardId-000000000001")
-        .send()
+    let child = testing::merge_first_two_shards(&client, &stream)
         .await
         .unwrap();
-    testing::wait_until_active(&client, &stream).await.unwrap();
-    let shards = client
-        .list_shards()
-        .stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    let child = shards
-        .shards()
-        .iter()
-        .find(|s| s.parent_shard_id().is_some() && s.adjacent_parent_shard_id().is_some())
-        .expect("the merged shard")
-        .shard_id()
-        .to_string();
 
     let mut delivered = early;
     let rest = read_until(&mut reader, |seen| {

@@ -167,6 +167,37 @@ pub async fn wait_until_active(
     )))
 }
 
+/// Merges the stream's first two shards, waits until the stream is active again and
+/// returns the merged child's shard id.
+pub async fn merge_first_two_shards(
+    client: &aws_sdk_kinesis::Client,
+    stream_name: &str,
+) -> Result<String, SourceError> {
+    client
+        .merge_shards()
+        .stream_name(stream_name)
+        .shard_to_merge("shardId-000000000000")
+        .adjacent_shard_to_merge("shardId-000000000001")
+        .send()
+        .await
+        .map_err(|e| aws("MergeShards", e))?;
+    wait_until_active(client, stream_name).await?;
+    let shards = client
+        .list_shards()
+        .stream_name(stream_name)
+        .send()
+        .await
+        .map_err(|e| aws("ListShards", e))?;
+    shards
+        .shards()
+        .iter()
+        .find(|s| s.parent_shard_id().is_some() && s.adjacent_parent_shard_id().is_some())
+        .map(|s| s.shard_id().to_string())
+        .ok_or_else(|| {
+            SourceError::Aws(format!("{stream_name}: no merged shard after MergeShards"))
+        })
+}
+
 /// Puts `(partition key, data)` records in order (one `PutRecords` call per 500) and
 /// returns each record's `(shard id, sequence number)`.
 pub async fn put_records(
