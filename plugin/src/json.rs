@@ -335,9 +335,12 @@ fn word4(b: &[u8], at: usize) -> u32 {
 /// Bit's interpreter each step costs about what one byte of a byte loop does, and this scan
 /// runs over every byte of every line, read and written.
 pub(crate) fn plain_until(bytes: &[u8], from: usize) -> usize {
-    use crate::bytes::{below_bytes, eq_bytes, first_hit};
+    use crate::bytes::{below_bytes, eq_bytes, first_hit, ONES};
+    // Flipping bit 1 moves `"` (0x22) to 0x20 and keeps 0x00..=0x1f below 0x20, while no
+    // other byte lands below 0x21 (0x20 and 0x21 move up to 0x22 and 0x23): one test finds
+    // both the control characters and the quote.
     first_hit(bytes, from, |v| {
-        below_bytes(v, 0x20) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
+        below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\')
     })
 }
 
@@ -758,6 +761,25 @@ mod tests {
         let src = r#"{"a":"plain","b":"esc\"aped\n\u00e9","c":12,"d":"","e":{"x":"y"},"f":"\\"}"#;
         for m in parse_object(src).expect("valid") {
             assert_eq!(member_string(&m), string_value(m.value), "{}", m.key);
+        }
+    }
+
+    #[test]
+    fn plain_until_tells_every_byte_value_apart_at_every_place() {
+        let needs_escape = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+        for c in 0..=255u8 {
+            // As the filler of a whole text, and alone among plain bytes at every place.
+            let all = vec![c; 17];
+            let first = if needs_escape(c) { 0 } else { all.len() };
+            assert_eq!(plain_until(&all, 0), first, "byte {c:#04x} everywhere");
+            for at in 0..17 {
+                let mut b = vec![b'a'; 17];
+                b[at] = c;
+                for from in 0..=at {
+                    let want = if needs_escape(c) { at } else { b.len() };
+                    assert_eq!(plain_until(&b, from), want, "byte {c:#04x} at {at} from {from}");
+                }
+            }
         }
     }
 
