@@ -232,6 +232,64 @@ mod tests {
         assert_eq!(k8s("reg:5000/shop/cart", &[]).version(), None);
     }
 
+    /// Every variant, by a match without a wildcard: a new variant does not compile here
+    /// until it is listed.
+    fn all_levels() -> Vec<Level> {
+        use Level::*;
+        let all = vec![Trace, Debug, Info, Warn, Error, Fatal, Unknown];
+        for l in &all {
+            match l {
+                Trace | Debug | Info | Warn | Error | Fatal | Unknown => {}
+            }
+        }
+        all
+    }
+
+    fn all_languages() -> Vec<Language> {
+        use Language::*;
+        let all = vec![
+            Java, Python, Go, Ruby, Node, Dotnet, Php, Rust, Dart, Unknown,
+        ];
+        for l in &all {
+            match l {
+                Java | Python | Go | Ruby | Node | Dotnet | Php | Rust | Dart | Unknown => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn levels_and_languages_are_exactly_the_schemas() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schema/cali.event.v1.json")).unwrap();
+        let levels: Vec<serde_json::Value> = all_levels()
+            .into_iter()
+            .map(|l| {
+                let v = serde_json::to_value(l).unwrap();
+                assert_eq!(v, l.as_str(), "serde and as_str agree");
+                assert_eq!(serde_json::from_value::<Level>(v.clone()).unwrap(), l);
+                v
+            })
+            .collect();
+        assert_eq!(
+            serde_json::Value::from(levels),
+            schema["properties"]["level"]["enum"]
+        );
+        let languages: Vec<serde_json::Value> = all_languages()
+            .into_iter()
+            .map(|l| {
+                let v = serde_json::to_value(l).unwrap();
+                assert_eq!(v, l.as_str(), "serde and as_str agree");
+                assert_eq!(serde_json::from_value::<Language>(v.clone()).unwrap(), l);
+                v
+            })
+            .collect();
+        assert_eq!(
+            serde_json::Value::from(languages),
+            schema["properties"]["exception"]["properties"]["language"]["enum"]
+        );
+    }
+
     #[test]
     fn every_fault_kind_of_the_schema_decodes() {
         let schema: serde_json::Value =

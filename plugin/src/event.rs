@@ -596,6 +596,40 @@ mod tests {
         );
     }
 
+    /// The values the schema file allows for a member of the event (or of its exception).
+    fn schema_enum(path: &[&str]) -> Vec<String> {
+        let text = include_str!("../../schema/cali.event.v1.json");
+        let mut at = crate::json::lookup(text, &["properties"]).unwrap();
+        for (i, key) in path.iter().enumerate() {
+            at = crate::json::lookup(at, &[key]).unwrap();
+            if i + 1 < path.len() {
+                at = crate::json::lookup(at, &["properties"]).unwrap();
+            }
+        }
+        let list = crate::json::lookup(at, &["enum"]).expect("an enum");
+        list.trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .collect()
+    }
+
+    #[test]
+    fn levels_and_languages_are_exactly_the_schemas() {
+        use Level::*;
+        let mut levels: Vec<String> = [Trace, Debug, Info, Warn, Error, Fatal]
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect();
+        levels.push("UNKNOWN".into());
+        assert_eq!(levels, schema_enum(&["level"]));
+        let mut languages: Vec<String> = crate::language::Language::ALL
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect();
+        languages.push("unknown".into());
+        assert_eq!(languages, schema_enum(&["exception", "language"]));
+    }
+
     fn group(text: String) -> Group<LineMeta> {
         Group {
             first: LineMeta {

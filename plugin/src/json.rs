@@ -777,7 +777,11 @@ mod tests {
                 b[at] = c;
                 for from in 0..=at {
                     let want = if needs_escape(c) { at } else { b.len() };
-                    assert_eq!(plain_until(&b, from), want, "byte {c:#04x} at {at} from {from}");
+                    assert_eq!(
+                        plain_until(&b, from),
+                        want,
+                        "byte {c:#04x} at {at} from {from}"
+                    );
                 }
             }
         }
