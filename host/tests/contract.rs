@@ -373,3 +373,75 @@ fn the_same_exception_at_other_line_numbers_has_the_same_fingerprint() {
         "another exception type, another fingerprint"
     );
 }
+
+/// The `key=value` counts of the module's last `cali: stats` line on stderr.
+fn last_stats(driver: &Driver) -> std::collections::HashMap<String, u64> {
+    let stderr = driver.filter.module_stderr();
+    let line = stderr
+        .lines()
+        .rfind(|l| l.starts_with("cali: stats "))
+        .unwrap_or_else(|| panic!("no `cali: stats` line on stderr: {stderr:?}"));
+    line["cali: stats ".len()..]
+        .split(' ')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').expect("key=value");
+            (k.to_string(), v.parse().expect("a count"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_stats_line_comes_once_per_interval_and_its_counts_add_up() {
+    let mut driver = Driver::new();
+    driver
+        .settings
+        .insert("stats_interval_ms".into(), json!(1000));
+    assert_eq!(driver.tick(), None);
+    let trace = java_trace_with_frames(8);
+    let mut returned = 0;
+    for line in &trace {
+        driver.advance(1);
+        returned += usize::from(driver.log(TAG_A, "stdout", line).is_some());
+    }
+    for i in 0..5 {
+        driver.advance(1);
+        returned += usize::from(driver.log(TAG_B, "stderr", &format!("line {i}")).is_some());
+    }
+    returned += usize::from(parse_raw_is_event(driver.raw(TAG_B, b"not json")));
+    assert!(
+        !driver.filter.module_stderr().contains("cali: stats"),
+        "not before the interval"
+    );
+    driver.advance(1000);
+    // The line is written as the tick arrives, before the tick releases anything.
+    driver.tick();
+    let s = last_stats(&driver);
+    assert_eq!(
+        s["records"],
+        s["lines"] + s["ticks"] + s["passed_through"] + s["record_faults"]
+    );
+    assert_eq!(s["lines"], s["event_lines"] + s["held_lines"]);
+    assert_eq!(s["lines"], (trace.len() + 5) as u64);
+    assert_eq!(
+        (s["ticks"], s["record_faults"]),
+        (2, 1),
+        "this tick counted"
+    );
+    assert_eq!(
+        s["events"] as usize,
+        returned + s["waiting_events"] as usize
+    );
+    assert!(s["held_lines"] > 0 && s["held_streams"] > 0, "{s:?}");
+    let lines_on_stderr = |d: &Driver| d.filter.module_stderr().matches("cali: stats").count();
+    assert_eq!(lines_on_stderr(&driver), 1);
+    driver.advance(500);
+    driver.tick();
+    assert_eq!(lines_on_stderr(&driver), 1, "once per interval");
+    driver.advance(500);
+    driver.tick();
+    assert_eq!(lines_on_stderr(&driver), 2);
+}
+
+fn parse_raw_is_event(outcome: cali_host::Outcome) -> bool {
+    common::parse(outcome).is_some()
+}

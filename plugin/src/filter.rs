@@ -25,15 +25,25 @@ pub enum Input<'a> {
     LostInHost { len: usize },
 }
 
-/// Counters of what the filter did, for tests and the bench.
+/// Counters of what the filter did since it started. They add up: every record is a
+/// line, a tick, a record passed through or a record fault, and every line is in an event
+/// built (`event_lines`) or still held (`Filter::held_lines`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct FilterStats {
     pub records: u64,
     pub lines: u64,
     pub ticks: u64,
-    pub events: u64,
-    pub faults: u64,
+    /// Records that are not log lines (no `log_key` string), returned as they came.
     pub passed_through: u64,
+    /// Records that became a fault event: lost in the host, not JSON, not UTF-8, not an
+    /// object.
+    pub record_faults: u64,
+    /// Events built: of lines, and of record faults.
+    pub events: u64,
+    /// Lines in the events built.
+    pub event_lines: u64,
+    /// Lines cut at `max_bytes` (their events carry a `line_too_long` fault).
+    pub cut_lines: u64,
 }
 
 /// Event buffers kept for reuse, and the largest one kept.
@@ -50,6 +60,8 @@ pub struct Filter {
     out: String,
     /// The last tick record applied, to apply settings only when they change.
     last_tick: String,
+    /// When the last `cali: stats` line was written (the first tick's time before that).
+    last_stats_ms: Option<u64>,
     /// The members (other than the line) of recent log records, as written, and what was
     /// prepared from them; most recently used first. Streams interleave, so the last
     /// record's alone would rarely match.
@@ -82,6 +94,7 @@ impl Filter {
             ready: VecDeque::new(),
             out: String::with_capacity(4096),
             last_tick: String::new(),
+            last_stats_ms: None,
             passthroughs: Vec::new(),
             scratch: String::new(),
             spare: Vec::new(),
@@ -110,6 +123,36 @@ impl Filter {
     /// Streams holding a partial event.
     pub fn held_streams(&self) -> usize {
         self.streams.len()
+    }
+
+    /// Lines held in streams, not yet in an event.
+    pub fn held_lines(&self) -> usize {
+        self.streams.held_lines()
+    }
+
+    /// The `cali: stats` line: the counters since start and what is held now, as
+    /// `key=value` pairs. `records` = `lines` + `ticks` + `passed_through` +
+    /// `record_faults`, and `lines` = `event_lines` + `held_lines`.
+    pub fn stats_line(&self) -> String {
+        let s = &self.stats;
+        format!(
+            "cali: stats records={} lines={} ticks={} passed_through={} record_faults={} \
+             events={} event_lines={} held_lines={} held_streams={} held_bytes={} \
+             waiting_events={} released_by_limits={} cut_lines={}",
+            s.records,
+            s.lines,
+            s.ticks,
+            s.passed_through,
+            s.record_faults,
+            s.events,
+            s.event_lines,
+            self.streams.held_lines(),
+            self.streams.len(),
+            self.streams.held_bytes(),
+            self.ready.len(),
+            self.streams.limit_releases(),
+            s.cut_lines,
+        )
     }
 
     /// Processes one record. `tag` is the Fluent Bit tag, `time` the record's time,
@@ -371,6 +414,9 @@ impl Filter {
 
     fn tick(&mut self, text: &str, members: &[Member<'_>], now_ms: u64) {
         self.stats.ticks += 1;
+        if let Some(line) = self.stats_due(now_ms) {
+            eprintln!("{line}");
+        }
         if text != self.last_tick {
             let (next, errors) = Settings::from_tick(members, &self.settings);
             for e in &errors {
@@ -393,6 +439,21 @@ impl Filter {
         }
     }
 
+    /// The `cali: stats` line when `stats_interval_ms` has passed since the last one (or
+    /// since the first tick).
+    fn stats_due(&mut self, now_ms: u64) -> Option<String> {
+        let interval = self.settings.stats_interval_ms;
+        match self.last_stats_ms {
+            None => self.last_stats_ms = Some(now_ms),
+            Some(last) if interval > 0 && now_ms.saturating_sub(last) >= interval => {
+                self.last_stats_ms = Some(now_ms);
+                return Some(self.stats_line());
+            }
+            Some(_) => {}
+        }
+        None
+    }
+
     fn build_released(&mut self) {
         for r in self.released.drain(..) {
             let mut json = self.spare.pop().unwrap_or_default();
@@ -409,16 +470,17 @@ impl Filter {
                     "cali: cut {} bytes from a line longer than max_bytes ({}) in {}",
                     r.group.cut_bytes, self.settings.max_bytes, r.tag
                 );
-                self.stats.faults += 1;
+                self.stats.cut_lines += 1;
             }
             self.stats.events += 1;
+            self.stats.event_lines += r.group.line_count as u64;
             self.ready.push_back(json);
         }
     }
 
     fn fault(&mut self, tag: &str, time: Timestamp, content: &str, fault: Fault) {
         eprintln!("cali: {} in {tag}: {}", fault.kind.as_str(), fault.detail);
-        self.stats.faults += 1;
+        self.stats.record_faults += 1;
         self.stats.events += 1;
         let mut json = self.spare.pop().unwrap_or_default();
         json.reserve(content.len() + 512);
@@ -1183,7 +1245,7 @@ mod tests {
             .map(String::from)
             .expect("a fault event");
         assert!(field(&utf, "fault").contains("invalid_utf8"));
-        assert_eq!(f.stats().faults, 5);
+        assert_eq!(f.stats().record_faults, 5);
     }
 
     #[test]
@@ -1218,5 +1280,101 @@ mod tests {
             .sum();
         assert_eq!(counted, lines, "every line is in exactly one event");
         assert_eq!(f.stats().events, events.len() as u64);
+    }
+
+    /// The `key=value` pairs of a stats line.
+    fn stats_pairs(line: &str) -> std::collections::HashMap<String, u64> {
+        line.strip_prefix("cali: stats ")
+            .expect("a stats line")
+            .split(' ')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').expect("key=value");
+                (k.to_string(), v.parse().expect("a count"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_counters_add_up_after_every_record() {
+        // splitmix64, for a repeatable random run.
+        let mut state = 7u64;
+        let mut next = move |n: u64| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        };
+        let mut f = Filter::new(Settings {
+            max_streams: 3,
+            max_bytes: 1024,
+            idle_timeout_ms: 50,
+            ..Settings::default()
+        });
+        let long = "x".repeat(1500);
+        let lines = [
+            "2026-11-20 13:10:00.101 ERROR 1 --- [main] c.e.Pay : charge failed",
+            "java.lang.IllegalStateException: boom",
+            "\tat com.example.Pay.charge(Pay.java:42)",
+            "Traceback (most recent call last):",
+            "  File \"app.py\", line 3, in <module>",
+            "ValueError: bad",
+            "",
+            "plain line",
+            long.as_str(),
+        ];
+        let (mut returned, mut now) = (0u64, 0u64);
+        for _ in 0..3000 {
+            now += next(20);
+            let rec = match next(20) {
+                0 => r#"{"cali_tick":1,"idle_timeout_ms":50,"max_streams":3,"max_bytes":1024}"#.to_string(),
+                1 => "not json".to_string(),
+                2 => r#"{"other":"no log member"}"#.to_string(),
+                _ => format!(
+                    "{{\"log\":\"{}\",\"stream\":\"{}\"}}",
+                    lines[next(lines.len() as u64) as usize],
+                    ["stdout", "stderr"][next(2) as usize]
+                ),
+            };
+            let tag = format!("kube.c{}.log", next(5));
+            let input = if next(200) == 0 {
+                Input::LostInHost { len: 99 }
+            } else {
+                Input::Record(rec.as_bytes())
+            };
+            let out = f.process(tag.as_bytes(), Timestamp::default(), input, now);
+            returned += u64::from(out.is_some_and(|o| o.contains("\"schema\"")));
+            let st = f.stats();
+            assert_eq!(
+                st.records,
+                st.lines + st.ticks + st.passed_through + st.record_faults
+            );
+            assert_eq!(st.lines, st.event_lines + f.held_lines() as u64);
+            assert_eq!(st.events, returned + f.waiting() as u64);
+            let pairs = stats_pairs(&f.stats_line());
+            assert_eq!(pairs["records"], st.records);
+            assert_eq!(pairs["lines"], pairs["event_lines"] + pairs["held_lines"]);
+            assert_eq!(pairs["waiting_events"], f.waiting() as u64);
+        }
+        let st = f.stats();
+        assert!(st.ticks > 0 && st.passed_through > 0 && st.record_faults > 0);
+        assert!(st.cut_lines > 0 && f.streams.limit_releases() > 0);
+        assert!(st.event_lines > st.events / 2, "traces were grouped");
+    }
+
+    #[test]
+    fn stats_are_due_once_per_interval_and_never_when_off() {
+        let mut f = Filter::new(Settings {
+            stats_interval_ms: 1000,
+            ..Settings::default()
+        });
+        assert_eq!(f.stats_due(5_000), None, "the first tick starts the clock");
+        assert_eq!(f.stats_due(5_999), None);
+        let line = f.stats_due(6_000).expect("due after the interval");
+        assert!(line.starts_with("cali: stats records="), "{line}");
+        assert_eq!(f.stats_due(6_500), None);
+        assert!(f.stats_due(7_000).is_some());
+        f.settings.stats_interval_ms = 0;
+        assert_eq!(f.stats_due(100_000), None);
     }
 }

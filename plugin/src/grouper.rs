@@ -237,6 +237,13 @@ impl<M> TraceGrouper<M> {
         self.held.is_none() && self.completed.is_empty()
     }
 
+    /// Lines held: those of the group still open and of the completed groups not yet
+    /// taken.
+    pub fn held_lines(&self) -> usize {
+        self.held.as_ref().map_or(0, |h| h.group.line_count)
+            + self.completed.iter().map(|g| g.line_count).sum::<usize>()
+    }
+
     /// Bytes of text currently held (for memory accounting).
     pub fn held_bytes(&self) -> usize {
         self.held.as_ref().map_or(0, |h| h.group.text.len()) + self.completed_bytes

@@ -72,6 +72,11 @@ pub const TABLE: &[SettingSpec] = &[
         default: "ERROR",
         doc: "Events at or above this level, and every event with an exception, get `alertable: true` (TRACE, DEBUG, INFO, WARN, ERROR, FATAL).",
     },
+    SettingSpec {
+        key: "stats_interval_ms",
+        default: "60000",
+        doc: "How often the filter writes one `cali: stats` line to Fluent Bit's log: what came in, what went out and what is held, counted so that they add up; 0 turns it off (0..=86400000).",
+    },
 ];
 
 /// A setting that could not be applied.
@@ -102,6 +107,7 @@ pub struct Settings {
     pub stream_key: String,
     pub service_labels: Vec<String>,
     pub alert_level: Level,
+    pub stats_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -118,6 +124,7 @@ impl Default for Settings {
             stream_key: "stream".to_string(),
             service_labels: vec!["app.kubernetes.io/name".to_string(), "app".to_string()],
             alert_level: Level::Error,
+            stats_interval_ms: 60_000,
         }
     }
 }
@@ -185,6 +192,9 @@ impl Settings {
                     .map(String::from)
                     .collect()
             }
+            "stats_interval_ms" => {
+                self.stats_interval_ms = int_in(text, 0, 86_400_000).map_err(err)? as u64
+            }
             "alert_level" => {
                 self.alert_level = Level::parse(text).ok_or_else(|| {
                     err(format!(
@@ -217,6 +227,7 @@ impl Settings {
             "stream_key" => self.stream_key = other.stream_key.clone(),
             "service_labels" => self.service_labels = other.service_labels.clone(),
             "alert_level" => self.alert_level = other.alert_level,
+            "stats_interval_ms" => self.stats_interval_ms = other.stats_interval_ms,
             _ => {}
         }
     }

@@ -64,6 +64,8 @@ pub struct StreamTable {
     /// The slot of the previous line: consecutive lines mostly share a stream, and a
     /// compare is cheaper than hashing the key again.
     last: Option<usize>,
+    /// Streams released early to respect `max_streams` or `max_held_bytes`.
+    limit_releases: u64,
 }
 
 impl StreamTable {
@@ -78,6 +80,17 @@ impl StreamTable {
     /// Total bytes held by all streams.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
+    }
+
+    /// Lines held by all streams (walks every stream: for reports, not per line).
+    pub fn held_lines(&self) -> usize {
+        self.slots.iter().map(|(_, s)| s.grouper.held_lines()).sum()
+    }
+
+    /// How many streams were released early to respect `max_streams` or
+    /// `max_held_bytes` (their events left whole, before their idle timeout).
+    pub fn limit_releases(&self) -> u64 {
+        self.limit_releases
     }
 
     /// Pushes a line into its stream (created when new) and moves every group this
@@ -170,6 +183,7 @@ impl StreamTable {
             .min_by_key(|(_, (_, s))| s.last_seen_ms)
             .map(|(i, _)| i)
         {
+            self.limit_releases += 1;
             self.release(i, done);
         }
     }
