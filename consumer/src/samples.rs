@@ -101,3 +101,42 @@ pub fn event_id(n: u64) -> String {
 pub fn fingerprint(n: u64) -> String {
     format!("{n:016x}")
 }
+
+/// Event `n` (id `event_id(n)`) of fingerprint `fingerprint` from `pod`, decoded.
+pub fn decoded_event(n: u64, fingerprint: &str, pod: &str) -> crate::event::Event {
+    serde_json::from_str(&event(&Spec {
+        event_id: &event_id(n),
+        fingerprint,
+        pod,
+        ..Spec::default()
+    }))
+    .expect("a generated event decodes")
+}
+
+/// The claim of a first alert (`expected_sent` alerts sent before) for the incident of
+/// `fingerprint` opened at `opened_ms`, queueing an outbox message `id`, at 50 s.
+pub fn alert_claim(
+    fingerprint: &str,
+    opened_ms: i64,
+    expected_sent: u32,
+    id: &str,
+) -> crate::state::AlertClaim {
+    crate::state::AlertClaim {
+        fingerprint: fingerprint.into(),
+        opened_ms,
+        expected_sent,
+        now_ms: 50_000,
+        alerted_count: 1,
+        alerted_pods: 1,
+        message: Some(crate::state::OutboxMessage {
+            id: id.into(),
+            fingerprint: fingerprint.into(),
+            created_ms: 50_000,
+            body: "{}".into(),
+            status: crate::state::OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_ms: 50_000,
+            last_error: None,
+        }),
+    }
+}

@@ -8,10 +8,8 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::types::AttributeValue;
 use cali::event::Event;
 use cali::incident::FoldRules;
-use cali::samples::{event, event_id, Spec};
-use cali::state::{
-    AlertClaim, DedupeRules, Delivery, DynamoStore, OutboxMessage, OutboxStatus, StateStore,
-};
+use cali::samples::{alert_claim, decoded_event};
+use cali::state::{AlertClaim, DedupeRules, Delivery, DynamoStore, OutboxStatus, StateStore};
 use cali_stream::testing;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -39,34 +37,11 @@ async fn replicas(
 }
 
 fn ev(n: u64, fp: &str, pod: &str) -> Event {
-    serde_json::from_str(&event(&Spec {
-        event_id: &event_id(n),
-        fingerprint: fp,
-        pod,
-        ..Spec::default()
-    }))
-    .unwrap()
+    decoded_event(n, fp, pod)
 }
 
 fn claim(fp: &str, expected_sent: u32, id: &str) -> AlertClaim {
-    AlertClaim {
-        fingerprint: fp.into(),
-        opened_ms: 1_000,
-        expected_sent,
-        now_ms: 50_000,
-        alerted_count: 1,
-        alerted_pods: 1,
-        message: Some(OutboxMessage {
-            id: id.into(),
-            fingerprint: fp.into(),
-            created_ms: 50_000,
-            body: "{}".into(),
-            status: OutboxStatus::Pending,
-            attempts: 0,
-            next_attempt_ms: 50_000,
-            last_error: None,
-        }),
-    }
+    alert_claim(fp, 1_000, expected_sent, id)
 }
 
 #[tokio::test]

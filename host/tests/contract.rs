@@ -374,20 +374,14 @@ fn the_same_exception_at_other_line_numbers_has_the_same_fingerprint() {
     );
 }
 
-/// The `key=value` counts of the module's last `cali: stats` line on stderr.
-fn last_stats(driver: &Driver) -> std::collections::HashMap<String, u64> {
+/// The counts of the module's last `cali: stats` line on stderr.
+fn last_stats(driver: &Driver) -> std::collections::BTreeMap<String, u64> {
     let stderr = driver.filter.module_stderr();
-    let line = stderr
+    stderr
         .lines()
-        .rfind(|l| l.starts_with("cali: stats "))
-        .unwrap_or_else(|| panic!("no `cali: stats` line on stderr: {stderr:?}"));
-    line["cali: stats ".len()..]
-        .split(' ')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').expect("key=value");
-            (k.to_string(), v.parse().expect("a count"))
-        })
-        .collect()
+        .rev()
+        .find_map(cali_plugin::filter::parse_stats_line)
+        .unwrap_or_else(|| panic!("no `cali: stats` line on stderr: {stderr:?}"))
 }
 
 #[test]

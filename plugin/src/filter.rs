@@ -46,6 +46,18 @@ pub struct FilterStats {
     pub cut_lines: u64,
 }
 
+/// The counts of a `cali: stats` line (`Filter::stats_line`) by name, for tools that
+/// read Fluent Bit's log; `None` for any other line.
+pub fn parse_stats_line(line: &str) -> Option<std::collections::BTreeMap<String, u64>> {
+    line.strip_prefix("cali: stats ")?
+        .split(' ')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Event buffers kept for reuse, and the largest one kept.
 const MAX_SPARE: usize = 16;
 const MAX_SPARE_BYTES: usize = 64 * 1024;
@@ -1282,18 +1294,6 @@ mod tests {
         assert_eq!(f.stats().events, events.len() as u64);
     }
 
-    /// The `key=value` pairs of a stats line.
-    fn stats_pairs(line: &str) -> std::collections::HashMap<String, u64> {
-        line.strip_prefix("cali: stats ")
-            .expect("a stats line")
-            .split(' ')
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').expect("key=value");
-                (k.to_string(), v.parse().expect("a count"))
-            })
-            .collect()
-    }
-
     #[test]
     fn the_counters_add_up_after_every_record() {
         // splitmix64, for a repeatable random run.
@@ -1327,7 +1327,8 @@ mod tests {
         for _ in 0..3000 {
             now += next(20);
             let rec = match next(20) {
-                0 => r#"{"cali_tick":1,"idle_timeout_ms":50,"max_streams":3,"max_bytes":1024}"#.to_string(),
+                0 => r#"{"cali_tick":1,"idle_timeout_ms":50,"max_streams":3,"max_bytes":1024}"#
+                    .to_string(),
                 1 => "not json".to_string(),
                 2 => r#"{"other":"no log member"}"#.to_string(),
                 _ => format!(
@@ -1351,7 +1352,7 @@ mod tests {
             );
             assert_eq!(st.lines, st.event_lines + f.held_lines() as u64);
             assert_eq!(st.events, returned + f.waiting() as u64);
-            let pairs = stats_pairs(&f.stats_line());
+            let pairs = parse_stats_line(&f.stats_line()).expect("a stats line");
             assert_eq!(pairs["records"], st.records);
             assert_eq!(pairs["lines"], pairs["event_lines"] + pairs["held_lines"]);
             assert_eq!(pairs["waiting_events"], f.waiting() as u64);

@@ -351,7 +351,7 @@ impl StateStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::samples::{event, event_id, Spec};
+    use crate::samples::{alert_claim, decoded_event};
 
     const DEDUPE: DedupeRules = DedupeRules {
         window_ms: 60_000,
@@ -363,13 +363,7 @@ mod tests {
     };
 
     fn ev(n: u64, fp: &str, pod: &str) -> Event {
-        serde_json::from_str(&event(&Spec {
-            event_id: &event_id(n),
-            fingerprint: fp,
-            pod,
-            ..Spec::default()
-        }))
-        .unwrap()
+        decoded_event(n, fp, pod)
     }
 
     #[tokio::test]
@@ -467,52 +461,7 @@ mod tests {
     }
 
     fn claim(fp: &str, opened_ms: i64, expected_sent: u32, id: &str) -> AlertClaim {
-        AlertClaim {
-            fingerprint: fp.into(),
-            opened_ms,
-            expected_sent,
-            now_ms: 50_000,
-            alerted_count: 1,
-            alerted_pods: 1,
-            message: Some(OutboxMessage {
-                id: id.into(),
-                fingerprint: fp.into(),
-                created_ms: 50_000,
-                body: "{}".into(),
-                status: OutboxStatus::Pending,
-                attempts: 0,
-                next_attempt_ms: 50_000,
-                last_error: None,
-            }),
-        }
-    }
-
-    #[tokio::test]
-    async fn only_one_claim_wins_and_the_outbox_holds_its_message_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cali.db");
-        let a = SqliteStore::open(&path).unwrap();
-        let b = SqliteStore::open(&path).unwrap();
-        a.record_events(&[ev(1, "00000000000000aa", "p")], 1_000, &DEDUPE, &FOLD)
-            .await
-            .unwrap();
-        assert!(a
-            .claim_alert(&claim("00000000000000aa", 1_000, 0, "m1"))
-            .await
-            .unwrap());
-        assert!(!b
-            .claim_alert(&claim("00000000000000aa", 1_000, 0, "m1"))
-            .await
-            .unwrap());
-        assert!(
-            !b.claim_alert(&claim("00000000000000aa", 999, 1, "m2"))
-                .await
-                .unwrap(),
-            "stale generation"
-        );
-        let outbox = b.outbox().await.unwrap();
-        assert_eq!(outbox.len(), 1);
-        assert_eq!(b.incidents().await.unwrap()[0].alert.sent, 1);
+        alert_claim(fp, opened_ms, expected_sent, id)
     }
 
     #[tokio::test]
