@@ -145,6 +145,8 @@ impl Filter {
     /// The `cali: stats` line: the counters since start and what is held now, as
     /// `key=value` pairs. `records` = `lines` + `ticks` + `passed_through` +
     /// `record_faults`, and `lines` = `event_lines` + `held_lines`.
+    #[cold]
+    #[inline(never)]
     pub fn stats_line(&self) -> String {
         let s = &self.stats;
         format!(
@@ -424,6 +426,9 @@ impl Filter {
         (prepared, volatile)
     }
 
+    // Out of line: a tick is one record in hundreds, and its code inlined into `record`
+    // makes the path every log line takes longer in the interpreter.
+    #[inline(never)]
     fn tick(&mut self, text: &str, members: &[Member<'_>], now_ms: u64) {
         self.stats.ticks += 1;
         if let Some(line) = self.stats_due(now_ms) {
