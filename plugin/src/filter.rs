@@ -187,37 +187,19 @@ impl Filter {
             Err(_) => String::from_utf8_lossy(tag),
         };
         match input {
-            Input::LostInHost { len } => {
-                let fault = Fault {
-                    kind: FaultKind::RecordLostInHost,
-                    detail: format!(
-                        "Fluent Bit could not copy a record of {len} bytes into the filter (raise Wasm_Heap_Size above the largest record)"
-                    ),
-                };
-                self.fault(&tag, time, "", fault);
-            }
-            Input::Record(bytes) => {
-                match crate::bytes::utf8(bytes) {
-                    Ok(text) => {
-                        if let Some(passed) = self.record(&tag, time, text, now_ms) {
-                            self.stats.passed_through += 1;
-                            // A record that is not a log line takes this call's slot as it is.
-                            self.out.clear();
-                            self.out.push_str(passed);
-                            return Some(&self.out);
-                        }
-                    }
-                    Err(e) => {
-                        let lossy = String::from_utf8_lossy(bytes);
-                        let content = cut(&lossy, self.settings.max_bytes);
-                        let fault = Fault {
-                        kind: FaultKind::InvalidUtf8,
-                        detail: format!("record is not valid UTF-8 (at byte {}); kept with U+FFFD replacements", e.valid_up_to()),
-                    };
-                        self.fault(&tag, time, content, fault);
+            Input::LostInHost { len } => self.lost_in_host(&tag, time, len),
+            Input::Record(bytes) => match crate::bytes::utf8(bytes) {
+                Ok(text) => {
+                    if let Some(passed) = self.record(&tag, time, text, now_ms) {
+                        self.stats.passed_through += 1;
+                        // A record that is not a log line takes this call's slot as it is.
+                        self.out.clear();
+                        self.out.push_str(passed);
+                        return Some(&self.out);
                     }
                 }
-            }
+                Err(e) => self.invalid_utf8(&tag, time, bytes, e.valid_up_to()),
+            },
         }
         self.next_out()
     }
@@ -266,6 +248,20 @@ impl Filter {
                 return None;
             }
         }
+        self.record_parsed(tag, time, text, now_ms)
+    }
+
+    /// `record` for a record no recent shape matches (the first of a container, a tick,
+    /// anything else): parsed whole. Out of line, so that the path of the records a shape
+    /// matches (nearly all) stays short in the interpreter.
+    #[inline(never)]
+    fn record_parsed<'t>(
+        &mut self,
+        tag: &str,
+        time: Timestamp,
+        text: &'t str,
+        now_ms: u64,
+    ) -> Option<&'t str> {
         let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
             Err(e) => {
@@ -495,6 +491,36 @@ impl Filter {
         }
     }
 
+    // The faults below are rare and out of line: their code inlined into `process` and
+    // `record` would make every record's call longer in the interpreter.
+    #[cold]
+    #[inline(never)]
+    fn lost_in_host(&mut self, tag: &str, time: Timestamp, len: usize) {
+        let fault = Fault {
+            kind: FaultKind::RecordLostInHost,
+            detail: format!(
+                "Fluent Bit could not copy a record of {len} bytes into the filter (raise Wasm_Heap_Size above the largest record)"
+            ),
+        };
+        self.fault(tag, time, "", fault);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn invalid_utf8(&mut self, tag: &str, time: Timestamp, bytes: &[u8], valid_up_to: usize) {
+        let lossy = String::from_utf8_lossy(bytes);
+        let content = cut(&lossy, self.settings.max_bytes);
+        let fault = Fault {
+            kind: FaultKind::InvalidUtf8,
+            detail: format!(
+                "record is not valid UTF-8 (at byte {valid_up_to}); kept with U+FFFD replacements"
+            ),
+        };
+        self.fault(tag, time, content, fault);
+    }
+
+    #[cold]
+    #[inline(never)]
     fn fault(&mut self, tag: &str, time: Timestamp, content: &str, fault: Fault) {
         eprintln!("cali: {} in {tag}: {}", fault.kind.as_str(), fault.detail);
         self.stats.record_faults += 1;
