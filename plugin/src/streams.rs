@@ -118,22 +118,7 @@ impl StreamTable {
             .filter(|&i| crate::json::same_bytes(&self.slots[i].0, &self.key_buf));
         let idx = match same_as_last.or_else(|| self.index.get(self.key_buf.as_slice()).copied()) {
             Some(i) => i,
-            None => {
-                while self.slots.len() >= max_streams.max(1) {
-                    self.release_lru(done);
-                }
-                let slot = StreamSlot {
-                    tag: Rc::from(tag),
-                    names: Rc::new(StreamNames::new(tag, stream)),
-                    grouper: TraceGrouper::new(),
-                    last_seen_ms: now_ms,
-                    held: 0,
-                };
-                self.slots.push((self.key_buf.clone(), slot));
-                let i = self.slots.len() - 1;
-                self.index.insert(self.key_buf.clone(), i);
-                i
-            }
+            None => self.new_slot(tag, stream, now_ms, max_streams, done),
         };
         let slot = &mut self.slots[idx].1;
         slot.grouper.push_with(line, meta, ctx);
@@ -147,6 +132,33 @@ impl StreamTable {
         while self.held_bytes > max_held_bytes && !self.slots.is_empty() {
             self.release_lru(done);
         }
+    }
+
+    /// A slot for the stream of `key_buf`, after releasing the least recently used
+    /// streams past `max_streams`. Out of line: a stream is new once, its lines many times.
+    #[inline(never)]
+    fn new_slot(
+        &mut self,
+        tag: &str,
+        stream: &str,
+        now_ms: u64,
+        max_streams: usize,
+        done: &mut Vec<Released>,
+    ) -> usize {
+        while self.slots.len() >= max_streams.max(1) {
+            self.release_lru(done);
+        }
+        let slot = StreamSlot {
+            tag: Rc::from(tag),
+            names: Rc::new(StreamNames::new(tag, stream)),
+            grouper: TraceGrouper::new(),
+            last_seen_ms: now_ms,
+            held: 0,
+        };
+        self.slots.push((self.key_buf.clone(), slot));
+        let i = self.slots.len() - 1;
+        self.index.insert(self.key_buf.clone(), i);
+        i
     }
 
     /// Releases the held event of the stream silent the longest, if it has been silent for
