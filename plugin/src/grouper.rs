@@ -404,7 +404,7 @@ impl<M> TraceGrouper<M> {
     /// Moves the held group to the completed queue, splitting off trailing blank lines
     /// that no continuing line confirmed.
     fn complete_held(&mut self) {
-        let Some(mut held) = self.held.take() else {
+        let Some(held) = self.held.take() else {
             self.tentative.clear();
             return;
         };
@@ -412,6 +412,13 @@ impl<M> TraceGrouper<M> {
             self.push_completed(held.group);
             return;
         }
+        self.complete_with_blanks(held);
+    }
+
+    /// `complete_held` when blank lines end the held group: each leaves as a group of its
+    /// own. Out of line: few groups end so.
+    #[inline(never)]
+    fn complete_with_blanks(&mut self, mut held: Held<M>) {
         let cut_at = self.tentative[0].0;
         let tail = held.group.text.split_off(cut_at);
         held.group.line_count -= self.tentative.len();
