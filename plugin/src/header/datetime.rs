@@ -594,6 +594,9 @@ pub(super) fn epoch(b: &[u8]) -> Option<Timestamp> {
 /// A date and a time anywhere in the first bytes of a line whose start is no header
 /// (`foo bar 13:45:30 2021-03-28`): the date's zone if it has one, else UTC.
 /// The message stays the whole line: a timestamp in mid-line may be part of the text.
+// Out of line, a fallback few lines reach: inlined into `HeaderParser::parse`, it made
+// the path of every line longer in the interpreter (measured by wasmi fuel per line).
+#[inline(never)]
 pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timestamp> {
     let window = &b[..b.len().min(DATE_WINDOW)];
     let date_pos = find_date(window, 0)?;
