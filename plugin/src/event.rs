@@ -370,6 +370,10 @@ fn write_fault(out: &mut String, f: &Fault) {
 }
 
 /// A trace without a levelled header: a crash is FATAL, anything else ERROR.
+// Out of line, as `write_exception` and `escaped_prefix`: only events with an exception
+// (or too large) need them, and their code inlined into `write_group` lengthened every
+// event's path in the interpreter.
+#[inline(never)]
 fn exception_level(exc: &ExceptionInfo) -> Level {
     let k = exc.kind.as_str();
     if k == "panic" || k.starts_with("fatal") || k.contains("OutOfMemoryError") {
@@ -426,6 +430,7 @@ fn write_part(out: &mut String, s: &str, verbatim: &str) {
     }
 }
 
+#[inline(never)]
 fn write_exception(out: &mut String, exc: &ExceptionInfo) {
     out.push_str(",\"exception\":{\"type\":");
     write_str(out, &exc.kind);
@@ -545,6 +550,7 @@ pub fn cut(s: &str, max: usize) -> &str {
 }
 
 /// The longest prefix of `s` whose JSON-escaped form fits in `budget` bytes.
+#[inline(never)]
 fn escaped_prefix(s: &str, budget: usize) -> &str {
     let mut used = 0;
     for (i, c) in s.char_indices() {

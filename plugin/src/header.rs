@@ -300,9 +300,8 @@ fn close_bracket(b: &[u8], pos: usize) -> Option<usize> {
 // Built-in text layouts
 
 // The readers of one layout each (`syslog_pri`, `access_log`, `klog_tail`,
-// `bracket_rest`, `php_level`) are `#[inline(never)]`: inlined into
-// `HeaderParser::parse`, each made the path of every other line longer in the
-// interpreter (wasmi fuel per line of `cali-host bench`, 1.5% for the five).
+// `bracket_rest`) are `#[inline(never)]`: inlined into `HeaderParser::parse`, each made
+// the path of every other line longer in the interpreter.
 
 /// Recognizes a header at the start of `line`; returns where the message starts.
 /// `time_end`: set to where the timestamp ends when the line starts with one.
@@ -905,7 +904,6 @@ fn level_only<'a>(line: &'a str, h: &mut Header<'a>) -> Option<usize> {
 
 /// PHP names its severities in the message (`PHP Fatal error:  Uncaught ...`), also when
 /// php-fpm wraps it (`NOTICE: PHP message: PHP Fatal error: ...`): that one wins.
-#[inline(never)]
 fn php_level(h: &mut Header<'_>) {
     let msg = h.message.as_ref();
     let msg = msg.strip_prefix("PHP message: ").unwrap_or(msg);
