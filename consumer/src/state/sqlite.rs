@@ -465,6 +465,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_one_claim_wins_and_the_outbox_holds_its_message_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cali.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        a.record_events(&[ev(1, "00000000000000aa", "p")], 1_000, &DEDUPE, &FOLD)
+            .await
+            .unwrap();
+        assert!(a
+            .claim_alert(&claim("00000000000000aa", 1_000, 0, "m1"))
+            .await
+            .unwrap());
+        assert!(!b
+            .claim_alert(&claim("00000000000000aa", 1_000, 0, "m1"))
+            .await
+            .unwrap());
+        assert!(
+            !b.claim_alert(&claim("00000000000000aa", 999, 1, "m2"))
+                .await
+                .unwrap(),
+            "stale generation"
+        );
+        let outbox = b.outbox().await.unwrap();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(b.incidents().await.unwrap()[0].alert.sent, 1);
+    }
+
+    #[tokio::test]
     async fn outbox_leases_messages_and_spaces_sends_by_the_global_rate() {
         let store = SqliteStore::in_memory().unwrap();
         for (n, fp) in ["00000000000000aa", "00000000000000bb"].iter().enumerate() {
