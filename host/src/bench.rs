@@ -40,22 +40,8 @@ pub const ECHO_MODULE: &[u8] = &[
     0x01, 0x04, 0x00, 0x20, 0x04, 0x0b, // code: local.get 4
 ];
 
-/// splitmix64: tiny, deterministic, good enough to pick layouts and numbers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+// Picks layouts and numbers, the same for every run of one seed.
+use cali_plugin::hash::SplitMix64 as Rng;
 
 #[derive(Clone, Copy)]
 enum Layout {

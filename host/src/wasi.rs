@@ -36,7 +36,7 @@ pub struct HostState {
     /// Also copy the module's output to the host's stderr, as Fluent Bit shows it in its log.
     pub forward_output: bool,
     /// State of the deterministic generator behind `random_get`.
-    pub random_state: u64,
+    pub random: cali_plugin::hash::SplitMix64,
 }
 
 impl HostState {
@@ -46,7 +46,7 @@ impl HostState {
             stdout: Vec::new(),
             stderr: Vec::new(),
             forward_output,
-            random_state: 0x5eed_ca11_0000_0001,
+            random: cali_plugin::hash::SplitMix64(0x5eed_ca11_0000_0001),
         }
     }
 }
@@ -130,14 +130,9 @@ fn clock_time_get(mut caller: Caller<'_, HostState>, id: i32, _precision: i64, o
 fn random_get(mut caller: Caller<'_, HostState>, buf: i32, len: i32) -> i32 {
     // Deterministic (splitmix64) so that runs and tests repeat exactly.
     let mut bytes = Vec::with_capacity(len.max(0) as usize);
-    let state = &mut caller.data_mut().random_state;
+    let rng = &mut caller.data_mut().random;
     while bytes.len() < len.max(0) as usize {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        bytes.extend_from_slice(&z.to_le_bytes());
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     bytes.truncate(len.max(0) as usize);
     errno(write_bytes(&mut caller, buf, &bytes))

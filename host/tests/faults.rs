@@ -199,20 +199,16 @@ fn a_10_mb_line_is_cut_to_max_bytes_and_the_next_line_is_normal() {
     assert_eq!(next["truncated"], false);
 }
 
-/// splitmix64, for a repeatable random run.
-struct Rng(u64);
+/// A repeatable random run.
+struct Rng(cali_plugin::hash::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 }
 
@@ -269,7 +265,7 @@ fn random_record(rng: &mut Rng) -> Vec<u8> {
 #[test]
 fn random_input_never_traps_and_memory_stays_bounded() {
     const RECORDS: usize = 6_000;
-    let mut rng = Rng(20_261_120);
+    let mut rng = Rng(cali_plugin::hash::SplitMix64(20_261_120));
     let mut driver = Driver::with_heap(1024 * 1024);
     let tags: Vec<String> = (0..40).map(|i| format!("kube.random.{i}")).collect();
     let mut memory_at_half = 0;

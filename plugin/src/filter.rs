@@ -1327,15 +1327,8 @@ mod tests {
 
     #[test]
     fn the_counters_add_up_after_every_record() {
-        // splitmix64, for a repeatable random run.
-        let mut state = 7u64;
-        let mut next = move |n: u64| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) % n
-        };
+        let mut rng = crate::hash::SplitMix64(7);
+        let mut next = move |n: u64| rng.below(n);
         let mut f = Filter::new(Settings {
             max_streams: 3,
             max_bytes: 1024,

@@ -139,6 +139,24 @@ impl std::hash::Hasher for WordHash {
     }
 }
 
+/// splitmix64: a tiny repeatable generator for generated inputs and random test runs (and
+/// the host's WASI `random_get`, which must repeat exactly). Not for anything that must be
+/// unpredictable.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(LANE_A);
+        avalanche(self.0)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
 fn avalanche(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
