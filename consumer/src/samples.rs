@@ -113,6 +113,18 @@ pub fn decoded_event(n: u64, fingerprint: &str, pod: &str) -> crate::event::Even
     .expect("a generated event decodes")
 }
 
+/// The duplicate window the state stores' tests use: 60 s, 1,000 ids.
+pub const STORE_DEDUPE: crate::state::DedupeRules = crate::state::DedupeRules {
+    window_ms: 60_000,
+    capacity: 1_000,
+};
+
+/// The incident rules the state stores' tests use: an hour, at most 10 pods named.
+pub const STORE_FOLD: crate::incident::FoldRules = crate::incident::FoldRules {
+    incident_window_ms: 3_600_000,
+    max_pods: 10,
+};
+
 /// The claim of a first alert (`expected_sent` alerts sent before) for the incident of
 /// `fingerprint` opened at `opened_ms`, queueing an outbox message `id`, at 50 s.
 pub fn alert_claim(

@@ -8,19 +8,13 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::types::AttributeValue;
 use cali::event::Event;
 use cali::incident::FoldRules;
-use cali::samples::{alert_claim, decoded_event};
+use cali::samples::{alert_claim, decoded_event, STORE_DEDUPE, STORE_FOLD};
 use cali::state::{AlertClaim, DedupeRules, Delivery, DynamoStore, OutboxStatus, StateStore};
 use cali_stream::testing;
 use tracing_subscriber::util::SubscriberInitExt;
 
-const DEDUPE: DedupeRules = DedupeRules {
-    window_ms: 60_000,
-    capacity: 1_000,
-};
-const FOLD: FoldRules = FoldRules {
-    incident_window_ms: 3_600_000,
-    max_pods: 10,
-};
+const DEDUPE: DedupeRules = STORE_DEDUPE;
+const FOLD: FoldRules = STORE_FOLD;
 
 /// Two stores on the same fresh tables, as two replicas see them. `None` without moto.
 async fn replicas(

@@ -351,16 +351,10 @@ impl StateStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::samples::{alert_claim, decoded_event};
+    use crate::samples::{alert_claim, decoded_event, STORE_DEDUPE, STORE_FOLD};
 
-    const DEDUPE: DedupeRules = DedupeRules {
-        window_ms: 60_000,
-        capacity: 1_000,
-    };
-    const FOLD: FoldRules = FoldRules {
-        incident_window_ms: 3_600_000,
-        max_pods: 10,
-    };
+    const DEDUPE: DedupeRules = STORE_DEDUPE;
+    const FOLD: FoldRules = STORE_FOLD;
 
     fn ev(n: u64, fp: &str, pod: &str) -> Event {
         decoded_event(n, fp, pod)
