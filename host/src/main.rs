@@ -240,7 +240,7 @@ fn run(flags: Flags) -> Result<()> {
         if line.last() == Some(&b'\n') {
             line.pop();
         }
-        pipeline.push_line(&line, &mut emit)?;
+        pipeline.push_line(cali_host::record::tail_line(&line), &mut emit)?;
     }
     let summary = pipeline.finish(&mut emit)?;
     if let Some(e) = write_error {

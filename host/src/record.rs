@@ -20,27 +20,108 @@ impl Record {
     }
 }
 
-/// Appends `bytes` as the inside of a JSON string. Bytes that are not valid UTF-8 are copied
-/// unchanged, the way a log line with broken encoding reaches the filter.
+/// Appends `bytes` as a JSON string the way Fluent Bit 5.1.1 writes a record's string for a
+/// filter (`flb_utils_write_str` with `json.escape_unicode` on, its default, as built for
+/// x86-64): `"`, `\\`, `\n`, `\r`, `\t`, `\b` and `\f` by their short escapes, other control
+/// characters and DEL as `\u00XX`, every other non-ASCII character as `\uXXXX` (a surrogate
+/// pair beyond U+FFFF; overlong forms are decoded as such). Bytes that do not form a valid
+/// character become characters of the private use area, U+E000 plus the byte (`\xff` →
+/// U+E0FF), written as UTF-8; a lead byte whose sequence would run past the end of the string
+/// is left out. So a line with broken encoding reaches the filter as valid UTF-8.
+/// `host/tests/fluent_bit_strings.rs` holds this to what Fluent Bit 5.1.1 handed a module.
 pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let push_u = |out: &mut Vec<u8>, unit: u32| {
+        out.extend_from_slice(b"\\u");
+        for shift in [12, 8, 4, 0] {
+            out.push(HEX[((unit >> shift) & 0xf) as usize]);
+        }
+    };
     out.push(b'"');
-    for &b in bytes {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c < 0x80 {
+            match c {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0..=0x1f | 0x7f => push_u(out, u32::from(c)),
+                _ => out.push(c),
             }
-            _ => out.push(b),
+            i += 1;
+            continue;
+        }
+        // The sequence length the lead byte announces (Fluent Bit's `flb_utf8_len`).
+        let len = match c {
+            0x80..=0xbf => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            0xf8..=0xfb => 5,
+            _ => 6,
+        };
+        if i + len > bytes.len() {
+            i += 1;
+            continue;
+        }
+        match decode_sequence(&bytes[i..i + len]) {
+            Ok(cp) if cp > 0xffff => {
+                push_u(out, 0xd800 + ((cp - 0x10000) >> 10));
+                push_u(out, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+                i += len;
+            }
+            Ok(cp) => {
+                push_u(out, cp);
+                i += len;
+            }
+            Err(fragments) => {
+                for &f in &bytes[i..i + fragments] {
+                    out.extend_from_slice(&[0xee, 0x80 | (f >> 6), 0x80 | (f & 0x3f)]);
+                }
+                i += fragments;
+            }
         }
     }
     out.push(b'"');
+}
+
+/// Decodes one sequence as Fluent Bit's `flb_utf8_decode` does (overlong forms accepted,
+/// surrogates and code points past U+10FFFF rejected). `Err(n)`: the first `n` bytes are
+/// the invalid fragment (at least one); the rest are read again as the next characters.
+fn decode_sequence(seq: &[u8]) -> Result<u32, usize> {
+    let lead = seq[0];
+    let (mut cp, continuations) = match lead {
+        0xc0..=0xdf => (u32::from(lead & 0x1f), 1),
+        0xe0..=0xef => (u32::from(lead & 0x0f), 2),
+        0xf0..=0xf7 => (u32::from(lead & 0x07), 3),
+        _ => return Err(1),
+    };
+    for (n, &b) in seq.iter().enumerate().skip(1).take(continuations) {
+        if b & 0xc0 != 0x80 {
+            return Err(n);
+        }
+        cp = (cp << 6) | u32::from(b & 0x3f);
+    }
+    if (0xd800..=0xdfff).contains(&cp) || cp > 0x10_ffff {
+        // Rejected on the last byte, which is not part of the fragment.
+        return Err(continuations);
+    }
+    Ok(cp)
+}
+
+/// What `tail` makes of a line read from a file (without its `\n`): a final `\r` is dropped
+/// when the line has at least one other byte (Fluent Bit 5.1.1's CRLF handling; a line that
+/// is only `\r` stays as it is).
+pub fn tail_line(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] if !rest.is_empty() => rest,
+        _ => line,
+    }
 }
 
 /// The record tail hands on for a framed line: `log_record_json`'s for raw lines, and for
@@ -177,10 +258,26 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_passed_through_raw() {
-        let json = log_record_json(b"bad \xff byte", "stdout", &[]);
-        assert!(json.windows(1).any(|w| w == [0xff]));
-        assert!(std::str::from_utf8(&json).is_err());
+    fn invalid_utf8_reaches_the_filter_as_private_use_characters() {
+        let json = log_record_json(
+            b"bad \xff\xc3( caf\xc3\xa9 \xf0\x9f\x98\x80 \xe6\x97",
+            "stdout",
+            &[],
+        );
+        let text = std::str::from_utf8(&json).expect("valid UTF-8");
+        assert_eq!(
+            text,
+            "{\"log\":\"bad \u{e0ff}\u{e0c3}( caf\\u00e9 \\ud83d\\ude00 \u{e097}\",\"stream\":\"stdout\"}"
+        );
+    }
+
+    #[test]
+    fn tail_drops_one_final_carriage_return() {
+        assert_eq!(tail_line(b"line\r"), b"line");
+        assert_eq!(tail_line(b"line\r\r"), b"line\r");
+        assert_eq!(tail_line(b"\r"), b"\r");
+        assert_eq!(tail_line(b"mid\rline"), b"mid\rline");
+        assert_eq!(tail_line(b""), b"");
     }
 
     #[test]

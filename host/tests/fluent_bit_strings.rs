@@ -1,0 +1,39 @@
+//! The records `cali-host` builds for lines, against what Fluent Bit 5.1.1 itself handed a
+//! wasm filter for the same lines (`tests/data/fluent-bit-5.1.1-records.tsv`): control
+//! characters, every byte value, valid, broken and truncated UTF-8, CR at the end of a line.
+
+use cali_host::record::{push_json_string, tail_line};
+
+#[test]
+fn records_are_byte_for_byte_what_fluent_bit_hands_a_filter() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fluent-bit-5.1.1-records.tsv"
+    );
+    let text = std::fs::read_to_string(path).expect("the recorded records");
+    let (mut checked, mut differ) = (0, Vec::new());
+    for row in text.lines().filter(|l| !l.starts_with('#')) {
+        let (hex, expected) = row.split_once('\t').expect("hex, a tab, the record");
+        let line: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        let mut record = b"{\"log\":".to_vec();
+        push_json_string(&mut record, tail_line(&line));
+        record.push(b'}');
+        if record != expected.as_bytes() {
+            differ.push(format!(
+                "{hex}: {} instead of {expected}",
+                String::from_utf8_lossy(&record)
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked > 900, "the recording has {checked} lines");
+    assert!(
+        differ.is_empty(),
+        "{} of {checked} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}
