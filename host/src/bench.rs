@@ -229,7 +229,7 @@ pub fn with_kubernetes(records: &[Record]) -> Vec<Record> {
             );
             let framed = Framed {
                 log: log.as_bytes().to_vec(),
-                stream: stream.to_string(),
+                stream: Some(stream.to_string()),
                 time: Some(r.time),
                 runtime: Some(Runtime::Cri {
                     time: Timestamp::new(i64::from(r.time.0), r.time.1).to_rfc3339(),

@@ -28,7 +28,9 @@ impl std::str::FromStr for Framing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Framed {
     pub log: Vec<u8>,
-    pub stream: String,
+    /// `None` for a line the `cri`/`docker` framing does not recognise: tail passes it as
+    /// `{"log": line}`, with no `stream` member.
+    pub stream: Option<String>,
     /// The runtime's timestamp (seconds, nanoseconds) when the framing carries one.
     pub time: Option<(u32, u32)>,
     /// What tail's parser keeps of the runtime's framing as members of the record (those of
@@ -85,7 +87,7 @@ impl Framer {
         let joined = match self.framing {
             Framing::Raw => Some(Framed {
                 log: line.to_vec(),
-                stream: "stdout".into(),
+                stream: Some("stdout".into()),
                 time: None,
                 runtime: None,
                 lines: vec![number],
@@ -93,10 +95,10 @@ impl Framer {
             Framing::Cri => match parse_cri(line) {
                 Some((time, raw_time, stream, partial, text)) => {
                     let runtime = Runtime::Cri {
-                        time: raw_time.to_string(),
+                        time: raw_time,
                         flag: if partial { 'P' } else { 'F' },
                     };
-                    self.join(stream, Some(time), runtime, text, partial, number)
+                    self.join(stream, time, runtime, text, partial, number)
                 }
                 None => {
                     let mut out = self.finish();
@@ -146,7 +148,7 @@ impl Framer {
         let held = self.partials.remove(stream)?;
         Some(Framed {
             log: held.log,
-            stream: stream.to_string(),
+            stream: Some(stream.to_string()),
             time: held.time,
             runtime: held.runtime,
             lines: held.lines,
@@ -161,7 +163,7 @@ impl Framer {
             if let Some(held) = self.partials.remove(&stream) {
                 out.push(Framed {
                     log: held.log,
-                    stream,
+                    stream: Some(stream),
                     time: held.time,
                     runtime: held.runtime,
                     lines: held.lines,
@@ -176,7 +178,7 @@ impl Framer {
 fn unframed(line: &[u8], number: usize) -> Framed {
     Framed {
         log: line.to_vec(),
-        stream: "stdout".into(),
+        stream: None,
         time: None,
         runtime: None,
         lines: vec![number],
@@ -186,20 +188,38 @@ fn unframed(line: &[u8], number: usize) -> Framed {
 /// A record time: seconds and nanoseconds since the Unix epoch.
 type RecordTime = (u32, u32);
 
-/// `2019-05-07T18:57:50.904275087+00:00 stdout P text` → (time, the time as written, stream,
-/// is_partial, text).
-fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, &str, bool, &[u8])> {
-    let mut parts = line.splitn(4, |&b| b == b' ');
-    let time = std::str::from_utf8(parts.next()?).ok()?;
-    let stream = std::str::from_utf8(parts.next()?).ok()?;
-    let flag = parts.next()?;
-    let text = parts.next().unwrap_or(b"");
-    let partial = match flag {
-        b"P" => true,
-        b"F" => false,
-        _ => return None,
-    };
-    Some((parse_rfc3339(time)?, time, stream, partial, text))
+/// `2019-05-07T18:57:50.904275087+00:00 stdout P text` → (time if readable, the time as
+/// written, stream, is_partial, text), as Fluent Bit 5.1.1's built-in `cri` parser splits a
+/// line: `^(?<time>.+?) (?<stream>stdout|stderr) (?<_p>F|P) (?<log>.*)$`. The time is the
+/// shortest non-empty prefix that such a split allows, whatever it holds; when it is not
+/// RFC 3339 the record takes the host's clock (Fluent Bit's lenient `strptime` would keep
+/// what it could read of it, such as the date alone).
+#[allow(clippy::type_complexity)]
+fn parse_cri(line: &[u8]) -> Option<(Option<RecordTime>, String, &'static str, bool, &[u8])> {
+    let (at, stream, partial) = (1..line.len()).find_map(|i| {
+        let rest = &line[i..];
+        let stream = if rest.starts_with(b" stdout ") {
+            "stdout"
+        } else if rest.starts_with(b" stderr ") {
+            "stderr"
+        } else {
+            return None;
+        };
+        let partial = match rest.get(8..10) {
+            Some(b"P ") => true,
+            Some(b"F ") => false,
+            _ => return None,
+        };
+        Some((i, stream, partial))
+    })?;
+    let time = String::from_utf8_lossy(&line[..at]).into_owned();
+    Some((
+        parse_rfc3339(&time),
+        time,
+        stream,
+        partial,
+        &line[at + 10..],
+    ))
 }
 
 /// `{"log":..,"stream":..,"time":..}` → (time if readable, the `time` string, stream, log).
@@ -207,6 +227,11 @@ fn parse_cri(line: &[u8]) -> Option<(RecordTime, &str, &str, bool, &[u8])> {
 fn parse_docker(line: &[u8]) -> Option<(Option<RecordTime>, Option<String>, String, String)> {
     let value: serde_json::Value = serde_json::from_slice(line).ok()?;
     let log = value.get("log")?.as_str()?.to_string();
+    // Fluent Bit 5.1.1 does not take a record with an empty `log` ("error packing event"):
+    // the line passes as it is. (Docker never writes one: every part has text or `\n`.)
+    if log.is_empty() {
+        return None;
+    }
     let stream = value
         .get("stream")
         .and_then(|s| s.as_str())
@@ -314,7 +339,7 @@ mod tests {
             .push_line(format!("{t} stdout F b").as_bytes())
             .remove(0);
         assert_eq!(out.log, b"a b");
-        assert_eq!(out.stream, "stdout");
+        assert_eq!(out.stream.as_deref(), Some("stdout"));
         assert_eq!(out.lines, vec![1, 3]);
         assert_eq!(out.time, Some((1_557_255_470, 904_275_087)));
         let rest = framer.finish();
@@ -331,7 +356,10 @@ mod tests {
         let end = br#"{"log":"cc\n","stream":"stdout","time":"2021-02-01T16:45:03.01233z"}"#;
         let out = framer.push_line(first).remove(0);
         assert_eq!(
-            (out.log.as_slice(), out.stream.as_str()),
+            (
+                out.log.as_slice(),
+                out.stream.as_deref().unwrap_or_default()
+            ),
             (&b"aa\n"[..], "stderr")
         );
         assert_eq!(framer.push_line(part), vec![]);
@@ -348,11 +376,79 @@ mod tests {
         let out = framer.push_line(b"plain text line");
         assert_eq!(out.len(), 2);
         assert_eq!(
-            (out[0].log.as_slice(), out[0].stream.as_str()),
+            (
+                out[0].log.as_slice(),
+                out[0].stream.as_deref().unwrap_or_default()
+            ),
             (&b"dd"[..], "stderr")
         );
         assert_eq!(out[1].log, b"plain text line");
         assert_eq!(out[1].lines, vec![2]);
+        // tail passes it as `{"log": line}`: no stream.
+        assert_eq!(out[1].stream, None);
+        assert_eq!(
+            crate::record::framed_record_json(&out[1], &[]),
+            br#"{"log":"plain text line"}"#
+        );
+    }
+
+    #[test]
+    fn cri_lines_split_as_fluent_bits_cri_regex_does() {
+        let split = |line: &str| {
+            let mut framer = Framer::new(Framing::Cri);
+            let out = framer.push_line(line.as_bytes()).remove(0);
+            let time = match out.runtime {
+                Some(Runtime::Cri { time, .. }) => Some(time),
+                _ => None,
+            };
+            (
+                time,
+                out.stream,
+                String::from_utf8(out.log).unwrap(),
+                out.time.is_some(),
+            )
+        };
+        let t = "2019-05-07T18:57:50.904275087+00:00";
+        // The time is the shortest prefix before ` stdout|stderr F|P `, whatever it holds.
+        assert_eq!(
+            split(&format!("garbage {t} stdout F x stderr P y")),
+            (
+                Some(format!("garbage {t}")),
+                Some("stdout".into()),
+                "x stderr P y".into(),
+                false
+            )
+        );
+        assert_eq!(
+            split("2026-11-20 not a time stderr F x"),
+            (
+                Some("2026-11-20 not a time".into()),
+                Some("stderr".into()),
+                "x".into(),
+                false
+            )
+        );
+        assert_eq!(
+            split(&format!("{t} stdout F ")),
+            (Some(t.into()), Some("stdout".into()), "".into(), true)
+        );
+        // No text after the flag's space, no time, another stream name, another flag: no match.
+        for line in [
+            format!("{t} stdout F"),
+            " stdout F x".to_string(),
+            format!("{t} other F x"),
+            format!("{t} stdout X x"),
+        ] {
+            assert_eq!(split(&line), (None, None, line.clone(), false), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_docker_record_with_an_empty_log_passes_as_a_line() {
+        let mut framer = Framer::new(Framing::Docker);
+        let line = br#"{"log":"","stream":"stdout","time":"2021-02-01T16:45:03.01233z"}"#;
+        let out = framer.push_line(line).remove(0);
+        assert_eq!((out.log.as_slice(), out.stream), (&line[..], None));
     }
 
     #[test]
@@ -360,7 +456,11 @@ mod tests {
         let mut framer = Framer::new(Framing::Raw);
         let out = framer.push_line(b"hello").remove(0);
         assert_eq!(
-            (out.log.as_slice(), out.stream.as_str(), out.lines),
+            (
+                out.log.as_slice(),
+                out.stream.as_deref().unwrap_or_default(),
+                out.lines
+            ),
             (&b"hello"[..], "stdout", vec![1])
         );
     }

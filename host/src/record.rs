@@ -131,12 +131,21 @@ pub fn tail_line(line: &[u8]) -> &[u8] {
 pub fn framed_record_json(framed: &Framed, extra: &[(String, String)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(framed.log.len() + 96);
     match &framed.runtime {
-        None => return log_record_json(&framed.log, &framed.stream, extra),
+        None => match &framed.stream {
+            Some(stream) => return log_record_json(&framed.log, stream, extra),
+            None => {
+                out.extend_from_slice(b"{\"log\":");
+                push_json_string(&mut out, &framed.log);
+            }
+        },
         Some(Runtime::Cri { time, flag }) => {
             out.extend_from_slice(b"{\"time\":");
             push_json_string(&mut out, time.as_bytes());
             out.extend_from_slice(b",\"stream\":");
-            push_json_string(&mut out, framed.stream.as_bytes());
+            push_json_string(
+                &mut out,
+                framed.stream.as_deref().unwrap_or_default().as_bytes(),
+            );
             out.extend_from_slice(b",\"_p\":");
             push_json_string(&mut out, flag.to_string().as_bytes());
             out.extend_from_slice(b",\"log\":");
@@ -146,7 +155,10 @@ pub fn framed_record_json(framed: &Framed, extra: &[(String, String)]) -> Vec<u8
             out.extend_from_slice(b"{\"log\":");
             push_json_string(&mut out, &framed.log);
             out.extend_from_slice(b",\"stream\":");
-            push_json_string(&mut out, framed.stream.as_bytes());
+            push_json_string(
+                &mut out,
+                framed.stream.as_deref().unwrap_or_default().as_bytes(),
+            );
             if let Some(time) = time {
                 out.extend_from_slice(b",\"time\":");
                 push_json_string(&mut out, time.as_bytes());

@@ -78,7 +78,8 @@ fn send(
         payload.pop();
     }
     queues
-        .entry(framed.stream.clone())
+        // A line the framing does not recognise has no `stream`: its events say "".
+        .entry(framed.stream.clone().unwrap_or_default())
         .or_default()
         .push_back(Sent {
             lines_text: payload.split('\n').map(str::to_string).collect(),
