@@ -10,7 +10,7 @@
 
 #![no_main]
 
-use cali_plugin::filter::{Input, Filter};
+use cali_plugin::filter::{Filter, Input};
 use cali_plugin::timestamp::Timestamp;
 use cali_plugin::Settings;
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,9 @@ fn check(out: &str) -> u64 {
         Ok(v) => v,
         // serde_json refuses `\uD800`-style lone surrogates, which JSON's grammar allows
         // and Fluent Bit's parser takes; the filter copies such escapes as they came.
-        Err(e) if e.to_string().contains("surrogate") => return u64::from(out.contains("\"schema\":")),
+        Err(e) if e.to_string().contains("surrogate") => {
+            return u64::from(out.contains("\"schema\":"))
+        }
         Err(e) => panic!("answer is not JSON ({e}): {out}"),
     };
     let object = value.as_object().expect("answer is a JSON object");
@@ -29,7 +31,10 @@ fn check(out: &str) -> u64 {
         Some(schema) => {
             assert_eq!(schema, "cali.event/v1");
             for key in ["event_id", "fingerprint", "log_content", "tag", "level"] {
-                assert!(object.get(key).is_some_and(|v| v.is_string()), "{key} in {out}");
+                assert!(
+                    object.get(key).is_some_and(|v| v.is_string()),
+                    "{key} in {out}"
+                );
             }
             let lines = object["line_count"].as_u64().expect("line_count");
             assert!(lines >= 1, "{out}");
@@ -68,7 +73,12 @@ fuzz_target!(|data: &[u8]| {
                 let text = String::from_utf8_lossy(body);
                 let mut s = String::from("{\"log\":");
                 s.push_str(&serde_json::to_string(&text).expect("a string"));
-                s.push_str([",\"stream\":\"stdout\"}", ",\"stream\":\"stderr\",\"kubernetes\":{\"labels\":{\"app\":\"pay\"}}}"][usize::from(op >> 7)]);
+                s.push_str(
+                    [
+                        ",\"stream\":\"stdout\"}",
+                        ",\"stream\":\"stderr\",\"kubernetes\":{\"labels\":{\"app\":\"pay\"}}}",
+                    ][usize::from(op >> 7)],
+                );
                 record.extend_from_slice(s.as_bytes());
                 Input::Record(&record)
             }
