@@ -87,7 +87,7 @@ impl Framer {
         let joined = match self.framing {
             Framing::Raw => Some(Framed {
                 log: line.to_vec(),
-                stream: Some("stdout".into()),
+                stream: None,
                 time: None,
                 runtime: None,
                 lines: vec![number],
@@ -452,16 +452,13 @@ mod tests {
     }
 
     #[test]
-    fn raw_lines_are_stdout_records() {
+    fn raw_lines_are_records_without_stream() {
+        // tail without a parser: `{"log": line}`, as `fluent-bit.local.conf` reads a file.
         let mut framer = Framer::new(Framing::Raw);
         let out = framer.push_line(b"hello").remove(0);
         assert_eq!(
-            (
-                out.log.as_slice(),
-                out.stream.as_deref().unwrap_or_default(),
-                out.lines
-            ),
-            (&b"hello"[..], "stdout", vec![1])
+            (out.log.as_slice(), out.stream.as_deref(), out.lines),
+            (&b"hello"[..], None, vec![1])
         );
     }
 }

@@ -265,7 +265,7 @@ mod tests {
         );
         assert_eq!(
             record(Framing::Raw, &["plain"]),
-            r#"{"log":"plain","stream":"stdout","kubernetes":{"pod_name":"p"}}"#
+            r#"{"log":"plain","kubernetes":{"pod_name":"p"}}"#
         );
     }
 
