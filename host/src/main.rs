@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use cali_host::bench;
 use cali_host::pipeline::Emitted;
+use cali_host::record::StringStyle;
 use cali_host::{Clock, Framing, Pipeline, PipelineOptions, WasmFilter, WasmFilterOptions};
 
 const HELP: &str = "\
@@ -28,7 +29,7 @@ timeout and ticks are sent until one releases nothing.
   --wasm PATH             the module (build it with scripts/build-plugin → target/cali.wasm)
   --format raw|cri|docker how lines are framed before the filter, as tail's
                           `multiline.parser cri, docker` does [default: raw]
-                            raw:    each line is a record's `log`, stream \"stdout\"
+                            raw:    each line is a record {\"log\": line}, no stream
                             cri:    `TIME STREAM P|F text`, P partials joined per stream
                             docker: `{\"log\":..,\"stream\":..,\"time\":..}`, a log without
                                     trailing newline is joined with the next of its stream
@@ -43,6 +44,10 @@ timeout and ticks are sent until one releases nothing.
   --kubernetes-json JSON  a `kubernetes` object added to every log record, as Fluent Bit's
                           kubernetes filter does, e.g. '{\"labels\":{\"app\":\"shop\"}}'
   --real-clock            use the host's real clocks instead of virtual time
+  --escape-unicode        write the records' strings as Fluent Bit does with its default
+                          `json.escape_unicode on`: non-ASCII as \\uXXXX, broken bytes as
+                          U+E000 + the byte [default: off, as the shipped configurations
+                          set it: UTF-8 as it is, broken bytes as U+FFFD]
 
 bench: generates a mixed container log deterministically (Spring Boot, Python logging,
 klog, JSON and nginx lines in 8 interleaved streams, real traces from the corpus spliced
@@ -88,7 +93,8 @@ fn run_cli(args: Vec<String>) -> Result<()> {
 struct Flags(Vec<(String, Option<String>)>);
 
 impl Flags {
-    const SWITCHES: [&'static str; 3] = ["--real-clock", "--help", "--fuel-only"];
+    const SWITCHES: [&'static str; 4] =
+        ["--real-clock", "--escape-unicode", "--help", "--fuel-only"];
 
     fn parse(args: &[String]) -> Result<Self> {
         let mut flags = Vec::new();
@@ -167,6 +173,7 @@ fn run(flags: Flags) -> Result<()> {
         "--heap-size",
         "--kubernetes-json",
         "--real-clock",
+        "--escape-unicode",
     ])?;
     let wasm = flags
         .value("--wasm")
@@ -198,6 +205,11 @@ fn run(flags: Flags) -> Result<()> {
         line_ms: flags.number("--line-ms", 1)?,
         settings,
         extra,
+        string_style: if flags.has("--escape-unicode") {
+            StringStyle::Escaped
+        } else {
+            StringStyle::Raw
+        },
     };
     let filter_options = WasmFilterOptions {
         heap_size: flags.number("--heap-size", cali_host::DEFAULT_HEAP_SIZE)?,

@@ -3,7 +3,7 @@
 //! moves past the idle timeout and ticks drain what the filter still holds.
 
 use crate::framing::{Framed, Framer, Framing};
-use crate::record::{framed_record_json, tick_json};
+use crate::record::{framed_record_json_styled, tick_json, StringStyle};
 use crate::runtime::{HostError, WasmFilter};
 use crate::TICK_TAG;
 
@@ -23,6 +23,8 @@ pub struct PipelineOptions {
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// Extra members of every log record, as (name, JSON value text), e.g. `kubernetes`.
     pub extra: Vec<(String, String)>,
+    /// How Fluent Bit writes the records' strings (`json.escape_unicode`).
+    pub string_style: StringStyle,
 }
 
 impl Default for PipelineOptions {
@@ -34,6 +36,7 @@ impl Default for PipelineOptions {
             line_ms: 1,
             settings: serde_json::Map::new(),
             extra: Vec::new(),
+            string_style: StringStyle::Raw,
         }
     }
 }
@@ -171,7 +174,8 @@ impl Pipeline {
         emit: &mut dyn FnMut(Emitted),
     ) -> Result<(), HostError> {
         self.summary.records_in += 1;
-        let json = framed_record_json(&framed, &self.options.extra);
+        let json =
+            framed_record_json_styled(&framed, &self.options.extra, self.options.string_style);
         let time = framed
             .time
             .unwrap_or_else(|| self.filter.clock().record_time());

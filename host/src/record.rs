@@ -20,8 +20,92 @@ impl Record {
     }
 }
 
-/// Appends `bytes` as a JSON string the way Fluent Bit 5.1.1 writes a record's string for a
-/// filter (`flb_utils_write_str` with `json.escape_unicode` on, its default, as built for
+/// How Fluent Bit writes a record's strings as JSON for a filter: its `[SERVICE]` setting
+/// `json.escape_unicode`. The shipped configurations turn it off (`Raw`); Fluent Bit's own
+/// default is on (`Escaped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StringStyle {
+    /// `json.escape_unicode off`: valid UTF-8 as it is, each byte that does not start a
+    /// valid character as U+FFFD (`flb_utils_write_str_raw`).
+    #[default]
+    Raw,
+    /// `json.escape_unicode on`: non-ASCII as `\uXXXX`, broken bytes as private use
+    /// characters (`flb_utils_write_str_escaped`, x86-64).
+    Escaped,
+}
+
+/// Appends `bytes` as a JSON string as Fluent Bit 5.1.1 writes a record's string for a
+/// filter, in the shipped configurations' style (`json.escape_unicode off`).
+pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_json_string_styled(out, bytes, StringStyle::Raw);
+}
+
+/// `push_json_string` in either style.
+pub fn push_json_string_styled(out: &mut Vec<u8>, bytes: &[u8], style: StringStyle) {
+    match style {
+        StringStyle::Raw => push_raw(out, bytes),
+        StringStyle::Escaped => push_escaped(out, bytes),
+    }
+}
+
+/// The escapes both styles share: `"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` by their short
+/// forms, other control characters and DEL as `\u00XX`.
+fn push_ascii(out: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        0..=0x1f | 0x7f => {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 0xf)]);
+        }
+        _ => out.push(c),
+    }
+}
+
+/// `json.escape_unicode off` (`flb_utils_write_str_raw`): a valid UTF-8 character is copied
+/// as it is (overlong forms, surrogates and code points past U+10FFFF are not valid); any
+/// other byte becomes U+FFFD, one per byte.
+fn push_raw(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c < 0x80 {
+            push_ascii(out, c);
+            i += 1;
+            continue;
+        }
+        let rest = &bytes[i..];
+        let second = rest.get(1).copied();
+        let len = match c {
+            0xc2..=0xdf => 2,
+            0xe0 if second.is_some_and(|b| b < 0xa0) => 0,
+            0xed if second.is_some_and(|b| b >= 0xa0) => 0,
+            0xe0..=0xef => 3,
+            0xf0 if second.is_some_and(|b| b < 0x90) => 0,
+            0xf4 if second.is_some_and(|b| b > 0x8f) => 0,
+            0xf0..=0xf4 => 4,
+            _ => 0,
+        };
+        if len > 0 && len <= rest.len() && rest[1..len].iter().all(|&b| b & 0xc0 == 0x80) {
+            out.extend_from_slice(&rest[..len]);
+            i += len;
+        } else {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+            i += 1;
+        }
+    }
+    out.push(b'"');
+}
+
+/// `json.escape_unicode on`, Fluent Bit's default (`flb_utils_write_str_escaped` as built for
 /// x86-64): `"`, `\\`, `\n`, `\r`, `\t`, `\b` and `\f` by their short escapes, other control
 /// characters and DEL as `\u00XX`, every other non-ASCII character as `\uXXXX` (a surrogate
 /// pair beyond U+FFFF; overlong forms are decoded as such). Bytes that do not form a valid
@@ -29,7 +113,7 @@ impl Record {
 /// U+E0FF), written as UTF-8; a lead byte whose sequence would run past the end of the string
 /// is left out. So a line with broken encoding reaches the filter as valid UTF-8.
 /// `host/tests/fluent_bit_strings.rs` holds this to what Fluent Bit 5.1.1 handed a module.
-pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let push_u = |out: &mut Vec<u8>, unit: u32| {
         out.extend_from_slice(b"\\u");
@@ -42,17 +126,7 @@ pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     while i < bytes.len() {
         let c = bytes[i];
         if c < 0x80 {
-            match c {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                0..=0x1f | 0x7f => push_u(out, u32::from(c)),
-                _ => out.push(c),
-            }
+            push_ascii(out, c);
             i += 1;
             continue;
         }
@@ -129,10 +203,21 @@ pub fn tail_line(line: &[u8]) -> &[u8] {
 /// (Fluent Bit 5.1: `time`, `stream`, `_p`, `log` for CRI; `log`, `stream`, `time` for
 /// Docker), then `extra`.
 pub fn framed_record_json(framed: &Framed, extra: &[(String, String)]) -> Vec<u8> {
+    framed_record_json_styled(framed, extra, StringStyle::Raw)
+}
+
+/// `framed_record_json` with the strings in `style`.
+pub fn framed_record_json_styled(
+    framed: &Framed,
+    extra: &[(String, String)],
+    style: StringStyle,
+) -> Vec<u8> {
+    let push_json_string =
+        |out: &mut Vec<u8>, bytes: &[u8]| push_json_string_styled(out, bytes, style);
     let mut out = Vec::with_capacity(framed.log.len() + 96);
     match &framed.runtime {
         None => match &framed.stream {
-            Some(stream) => return log_record_json(&framed.log, stream, extra),
+            Some(stream) => return log_record_json_styled(&framed.log, stream, extra, style),
             None => {
                 out.extend_from_slice(b"{\"log\":");
                 push_json_string(&mut out, &framed.log);
@@ -165,15 +250,15 @@ pub fn framed_record_json(framed: &Framed, extra: &[(String, String)]) -> Vec<u8
             }
         }
     }
-    push_extra(&mut out, extra);
+    push_extra(&mut out, extra, style);
     out.push(b'}');
     out
 }
 
-fn push_extra(out: &mut Vec<u8>, extra: &[(String, String)]) {
+fn push_extra(out: &mut Vec<u8>, extra: &[(String, String)], style: StringStyle) {
     for (name, value) in extra {
         out.push(b',');
-        push_json_string(out, name.as_bytes());
+        push_json_string_styled(out, name.as_bytes(), style);
         out.push(b':');
         out.extend_from_slice(value.as_bytes());
     }
@@ -182,12 +267,24 @@ fn push_extra(out: &mut Vec<u8>, extra: &[(String, String)]) {
 /// A container-log record: `{"log":..,"stream":..}` plus extra members given as
 /// (name, JSON value text), e.g. a `kubernetes` object.
 pub fn log_record_json(log: &[u8], stream: &str, extra: &[(String, String)]) -> Vec<u8> {
+    log_record_json_styled(log, stream, extra, StringStyle::Raw)
+}
+
+/// `log_record_json` with the strings in `style`.
+pub fn log_record_json_styled(
+    log: &[u8],
+    stream: &str,
+    extra: &[(String, String)],
+    style: StringStyle,
+) -> Vec<u8> {
+    let push_json_string =
+        |out: &mut Vec<u8>, bytes: &[u8]| push_json_string_styled(out, bytes, style);
     let mut out = Vec::with_capacity(log.len() + 32);
     out.extend_from_slice(b"{\"log\":");
     push_json_string(&mut out, log);
     out.extend_from_slice(b",\"stream\":");
     push_json_string(&mut out, stream.as_bytes());
-    push_extra(&mut out, extra);
+    push_extra(&mut out, extra, style);
     out.push(b'}');
     out
 }
@@ -270,15 +367,19 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_reaches_the_filter_as_private_use_characters() {
-        let json = log_record_json(
-            b"bad \xff\xc3( caf\xc3\xa9 \xf0\x9f\x98\x80 \xe6\x97",
-            "stdout",
-            &[],
-        );
-        let text = std::str::from_utf8(&json).expect("valid UTF-8");
+    fn broken_bytes_reach_the_filter_as_valid_utf8_in_either_style() {
+        let line = b"bad \xff\xc3( caf\xc3\xa9 \xf0\x9f\x98\x80 \xe6\x97";
+        // `json.escape_unicode off` (the shipped configurations): U+FFFD per broken byte.
+        let json = log_record_json(line, "stdout", &[]);
         assert_eq!(
-            text,
+            std::str::from_utf8(&json).expect("valid UTF-8"),
+            "{\"log\":\"bad \u{fffd}\u{fffd}( caf\u{e9} \u{1f600} \u{fffd}\u{fffd}\",\"stream\":\"stdout\"}"
+        );
+        // `on` (Fluent Bit's default): private use characters, the rest as `\u` escapes, and
+        // a truncated sequence's lead byte at the end left out.
+        let json = log_record_json_styled(line, "stdout", &[], StringStyle::Escaped);
+        assert_eq!(
+            std::str::from_utf8(&json).expect("valid UTF-8"),
             "{\"log\":\"bad \u{e0ff}\u{e0c3}( caf\\u00e9 \\ud83d\\ude00 \u{e097}\",\"stream\":\"stdout\"}"
         );
     }

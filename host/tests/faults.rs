@@ -129,9 +129,10 @@ fn a_json_array_is_a_not_an_object_fault() {
 
 #[test]
 fn invalid_utf8_is_converted_lossily_and_marked() {
-    // Fluent Bit 5.1.1 on x86-64 turns such bytes into private use characters before the
-    // call (`log_record_json`, tests/fluent_bit_strings.rs); the module does not rely on
-    // it: another build of Fluent Bit, or a record from another input, may pass them raw.
+    // Fluent Bit 5.1.1 makes such bytes valid UTF-8 before the call (U+FFFD with the shipped
+    // `json.escape_unicode off`, private use characters with its default; see
+    // tests/fluent_bit_strings.rs); the module does not rely on it: another build of Fluent
+    // Bit, or a record from another input, may pass them raw.
     let mut driver = Driver::new();
     let json = b"{\"log\":\"2026-11-20 10:00:00 WARN bad \xff\xfe bytes\",\"stream\":\"stdout\"}";
     let mut events: Vec<Value> = parse(driver.raw(TAG, json)).into_iter().collect();
@@ -171,10 +172,10 @@ fn broken_bytes_as_fluent_bit_passes_them_make_an_ordinary_event() {
     let event = &events[0];
     assert!(event.get("fault").is_none_or(Value::is_null), "{event:#}");
     assert_eq!(event["level"], "WARN");
-    // Each byte kept, as the private use character Fluent Bit made of it.
+    // Each broken byte as the U+FFFD Fluent Bit put in its place.
     assert_eq!(
         event["log_content"],
-        "2026-11-20 10:00:00 WARN bad \u{e0ff}\u{e0fe} bytes"
+        "2026-11-20 10:00:00 WARN bad \u{fffd}\u{fffd} bytes"
     );
     assert_schema(event);
 }
