@@ -40,18 +40,37 @@ pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     push_json_string_styled(out, bytes, StringStyle::Raw);
 }
 
-/// `push_json_string` in either style.
+/// `push_json_string` in either style: the quotes and ASCII alike, each non-ASCII sequence
+/// by the style's own rule.
 pub fn push_json_string_styled(out: &mut Vec<u8>, bytes: &[u8], style: StringStyle) {
-    match style {
-        StringStyle::Raw => push_raw(out, bytes),
-        StringStyle::Escaped => push_escaped(out, bytes),
+    out.push(b'"');
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] < 0x80 {
+            push_ascii(out, bytes[i]);
+            i += 1;
+        } else {
+            i += match style {
+                StringStyle::Raw => push_raw_char(out, &bytes[i..]),
+                StringStyle::Escaped => push_escaped_char(out, &bytes[i..]),
+            };
+        }
+    }
+    out.push(b'"');
+}
+
+/// `\uXXXX` of a UTF-16 unit, lower-case hex as Fluent Bit writes it.
+fn push_u(out: &mut Vec<u8>, unit: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((unit >> shift) & 0xf) as usize]);
     }
 }
 
 /// The escapes both styles share: `"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` by their short
 /// forms, other control characters and DEL as `\u00XX`.
 fn push_ascii(out: &mut Vec<u8>, c: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     match c {
         b'"' => out.extend_from_slice(b"\\\""),
         b'\\' => out.extend_from_slice(b"\\\\"),
@@ -60,108 +79,73 @@ fn push_ascii(out: &mut Vec<u8>, c: u8) {
         b'\t' => out.extend_from_slice(b"\\t"),
         0x08 => out.extend_from_slice(b"\\b"),
         0x0c => out.extend_from_slice(b"\\f"),
-        0..=0x1f | 0x7f => {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(c >> 4)]);
-            out.push(HEX[usize::from(c & 0xf)]);
-        }
+        0..=0x1f | 0x7f => push_u(out, u32::from(c)),
         _ => out.push(c),
     }
 }
 
-/// `json.escape_unicode off` (`flb_utils_write_str_raw`): a valid UTF-8 character is copied
-/// as it is (overlong forms, surrogates and code points past U+10FFFF are not valid); any
-/// other byte becomes U+FFFD, one per byte.
-fn push_raw(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c < 0x80 {
-            push_ascii(out, c);
-            i += 1;
-            continue;
-        }
-        let rest = &bytes[i..];
-        let second = rest.get(1).copied();
-        let len = match c {
-            0xc2..=0xdf => 2,
-            0xe0 if second.is_some_and(|b| b < 0xa0) => 0,
-            0xed if second.is_some_and(|b| b >= 0xa0) => 0,
-            0xe0..=0xef => 3,
-            0xf0 if second.is_some_and(|b| b < 0x90) => 0,
-            0xf4 if second.is_some_and(|b| b > 0x8f) => 0,
-            0xf0..=0xf4 => 4,
-            _ => 0,
-        };
-        if len > 0 && len <= rest.len() && rest[1..len].iter().all(|&b| b & 0xc0 == 0x80) {
-            out.extend_from_slice(&rest[..len]);
-            i += len;
-        } else {
-            out.extend_from_slice("\u{fffd}".as_bytes());
-            i += 1;
-        }
+/// `json.escape_unicode off` (`flb_utils_write_str_raw`), for the non-ASCII byte that
+/// starts `rest`: a valid UTF-8 character is copied as it is (overlong forms, surrogates and
+/// code points past U+10FFFF are not valid); any other byte becomes U+FFFD, one per byte.
+/// Returns the bytes taken.
+fn push_raw_char(out: &mut Vec<u8>, rest: &[u8]) -> usize {
+    let second = rest.get(1).copied();
+    let len = match rest[0] {
+        0xc2..=0xdf => 2,
+        0xe0 if second.is_some_and(|b| b < 0xa0) => 0,
+        0xed if second.is_some_and(|b| b >= 0xa0) => 0,
+        0xe0..=0xef => 3,
+        0xf0 if second.is_some_and(|b| b < 0x90) => 0,
+        0xf4 if second.is_some_and(|b| b > 0x8f) => 0,
+        0xf0..=0xf4 => 4,
+        _ => 0,
+    };
+    if len > 0 && len <= rest.len() && rest[1..len].iter().all(|&b| b & 0xc0 == 0x80) {
+        out.extend_from_slice(&rest[..len]);
+        len
+    } else {
+        out.extend_from_slice("\u{fffd}".as_bytes());
+        1
     }
-    out.push(b'"');
 }
 
 /// `json.escape_unicode on`, Fluent Bit's default (`flb_utils_write_str_escaped` as built for
-/// x86-64): `"`, `\\`, `\n`, `\r`, `\t`, `\b` and `\f` by their short escapes, other control
-/// characters and DEL as `\u00XX`, every other non-ASCII character as `\uXXXX` (a surrogate
-/// pair beyond U+FFFF; overlong forms are decoded as such). Bytes that do not form a valid
-/// character become characters of the private use area, U+E000 plus the byte (`\xff` →
-/// U+E0FF), written as UTF-8; a lead byte whose sequence would run past the end of the string
-/// is left out. So a line with broken encoding reaches the filter as valid UTF-8.
-/// `host/tests/fluent_bit_strings.rs` holds this to what Fluent Bit 5.1.1 handed a module.
-fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let push_u = |out: &mut Vec<u8>, unit: u32| {
-        out.extend_from_slice(b"\\u");
-        for shift in [12, 8, 4, 0] {
-            out.push(HEX[((unit >> shift) & 0xf) as usize]);
-        }
+/// x86-64), for the non-ASCII byte that starts `rest`: a character as `\uXXXX` (a surrogate
+/// pair beyond U+FFFF; overlong forms are decoded as such); bytes that do not form a valid
+/// character as characters of the private use area, U+E000 plus the byte (`\xff` → U+E0FF),
+/// written as UTF-8; a lead byte whose sequence would run past the end of the string left
+/// out. Returns the bytes taken. `host/tests/fluent_bit_strings.rs` holds this to what
+/// Fluent Bit 5.1.1 handed a module.
+fn push_escaped_char(out: &mut Vec<u8>, rest: &[u8]) -> usize {
+    // The sequence length the lead byte announces (Fluent Bit's `flb_utf8_len`).
+    let len = match rest[0] {
+        0x80..=0xbf => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        0xf8..=0xfb => 5,
+        _ => 6,
     };
-    out.push(b'"');
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c < 0x80 {
-            push_ascii(out, c);
-            i += 1;
-            continue;
+    if len > rest.len() {
+        return 1;
+    }
+    match decode_sequence(&rest[..len]) {
+        Ok(cp) if cp > 0xffff => {
+            push_u(out, 0xd800 + ((cp - 0x10000) >> 10));
+            push_u(out, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+            len
         }
-        // The sequence length the lead byte announces (Fluent Bit's `flb_utf8_len`).
-        let len = match c {
-            0x80..=0xbf => 1,
-            0xc0..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf7 => 4,
-            0xf8..=0xfb => 5,
-            _ => 6,
-        };
-        if i + len > bytes.len() {
-            i += 1;
-            continue;
+        Ok(cp) => {
+            push_u(out, cp);
+            len
         }
-        match decode_sequence(&bytes[i..i + len]) {
-            Ok(cp) if cp > 0xffff => {
-                push_u(out, 0xd800 + ((cp - 0x10000) >> 10));
-                push_u(out, 0xdc00 + ((cp - 0x10000) & 0x3ff));
-                i += len;
+        Err(fragments) => {
+            for &f in &rest[..fragments] {
+                out.extend_from_slice(&[0xee, 0x80 | (f >> 6), 0x80 | (f & 0x3f)]);
             }
-            Ok(cp) => {
-                push_u(out, cp);
-                i += len;
-            }
-            Err(fragments) => {
-                for &f in &bytes[i..i + fragments] {
-                    out.extend_from_slice(&[0xee, 0x80 | (f >> 6), 0x80 | (f & 0x3f)]);
-                }
-                i += fragments;
-            }
+            fragments
         }
     }
-    out.push(b'"');
 }
 
 /// Decodes one sequence as Fluent Bit's `flb_utf8_decode` does (overlong forms accepted,
