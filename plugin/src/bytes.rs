@@ -3,7 +3,7 @@
 //! what one byte of a byte loop does.
 
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `v` below `n` (`n` at most 128). Exact for the lowest
 /// marked byte, the only one ever read: a borrow can mark bytes above a true one only.
@@ -81,6 +81,12 @@ pub(crate) fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) ->
         i += 8;
     }
     bytes.len()
+}
+
+/// The index of the first ASCII byte in `bytes` at or after `from`, or `bytes.len()`.
+pub(crate) fn first_ascii(bytes: &[u8], from: usize) -> usize {
+    // (The zero padding of the last word is ASCII: `first_hit` then says `bytes.len()`.)
+    first_hit(bytes, from, |v| !v & HIGH)
 }
 
 /// The index of the first `a` or `b` in `bytes` at or after `from`, or `bytes.len()`.

@@ -188,9 +188,11 @@ impl Filter {
         };
         match input {
             Input::LostInHost { len } => self.lost_in_host(&tag, time, len),
+            // A record of a recent shape is checked for UTF-8 in its holes only.
+            Input::Record(bytes) if self.record_by_shape(&tag, time, bytes, now_ms) => {}
             Input::Record(bytes) => match crate::bytes::utf8(bytes) {
                 Ok(text) => {
-                    if let Some(passed) = self.record(&tag, time, text, now_ms) {
+                    if let Some(passed) = self.record_parsed(&tag, time, text, now_ms) {
                         self.stats.passed_through += 1;
                         // A record that is not a log line takes this call's slot as it is.
                         self.out.clear();
@@ -204,56 +206,59 @@ impl Filter {
         self.next_out()
     }
 
-    /// Handles a UTF-8 record. Returns `Some(text)` when the record passes through unchanged.
-    fn record<'t>(
-        &mut self,
-        tag: &str,
-        time: Timestamp,
-        text: &'t str,
-        now_ms: u64,
-    ) -> Option<&'t str> {
-        // Members written exactly as in a recent record but for the line and the runtime's
-        // time: the same stream and passthrough, without parsing the rest again.
+    /// Handles a record that has the members of a recent one (the same stream and
+    /// passthrough) but for the line and the runtime's time, without parsing the rest
+    /// again. Returns false, having done nothing, for any other record.
+    ///
+    /// The bytes are not known to be UTF-8: a shape's text is (it is an earlier record's),
+    /// so a record equal to it outside the holes is UTF-8 once the holes' strings are.
+    fn record_by_shape(&mut self, tag: &str, time: Timestamp, bytes: &[u8], now_ms: u64) -> bool {
         let mut reads = Reads::default();
         let mut hit = None;
         for (i, shape) in self.shapes.iter().enumerate() {
-            if let Some(h) = shape.matches(text, &mut reads) {
+            if let Some(h) = shape.matches(bytes, &mut reads) {
                 hit = Some((i, h));
                 break;
             }
         }
-        if let Some((i, hit)) = hit {
-            if i > 0 {
-                let shape = self.shapes.remove(i);
-                self.shapes.insert(0, shape);
-            }
-            let (stream, passthrough) = (
-                self.shapes[0].stream.clone(),
-                self.shapes[0].passthrough.clone(),
-            );
-            let (start, end) = hit.log;
-            // (Always there: a shape's holes are its last two reads.)
-            if let Some(line) = reads.take(start) {
-                let volatile = hit.volatile.map(Box::from);
-                self.line(
-                    tag,
-                    time,
-                    &text[start..end],
-                    line,
-                    &stream,
-                    passthrough,
-                    volatile,
-                    now_ms,
-                );
-                return None;
-            }
+        let Some((i, hit)) = hit else {
+            return false;
+        };
+        // SAFETY: the record matched the shape: outside its holes it is the shape's text, a
+        // `String`, and in them strings whose text `line_string_at_bytes` checked, each
+        // between ASCII quotes. UTF-8 texts joined are UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+        if i > 0 {
+            let shape = self.shapes.remove(i);
+            self.shapes.insert(0, shape);
         }
-        self.record_parsed(tag, time, text, now_ms)
+        let (stream, passthrough) = (
+            self.shapes[0].stream.clone(),
+            self.shapes[0].passthrough.clone(),
+        );
+        let (start, end) = hit.log;
+        // (Always there: a shape's holes are its last two reads.)
+        let Some(line) = reads.take(start) else {
+            return false;
+        };
+        let volatile = hit.volatile.map(|(a, b)| Box::from(&text[a..b]));
+        self.line(
+            tag,
+            time,
+            &text[start..end],
+            line,
+            &stream,
+            passthrough,
+            volatile,
+            now_ms,
+        );
+        true
     }
 
-    /// `record` for a record no recent shape matches (the first of a container, a tick,
-    /// anything else): parsed whole. Out of line, so that the path of the records a shape
-    /// matches (nearly all) stays short in the interpreter.
+    /// A UTF-8 record no recent shape matches (the first of a container, a tick, anything
+    /// else): parsed whole. Returns `Some(text)` when the record passes through unchanged.
+    /// Out of line, so that the path of the records a shape matches (nearly all) stays
+    /// short in the interpreter.
     #[inline(never)]
     fn record_parsed<'t>(
         &mut self,
@@ -620,12 +625,12 @@ enum Hole {
 }
 
 /// What a record that matches a shape holds in its holes.
-struct ShapeHit<'t> {
+struct ShapeHit {
     /// Where the line's member value (quotes and all) starts and ends; its text is in the
     /// record's `Reads`.
     log: (usize, usize),
-    /// The raw JSON string of the runtime's time.
-    volatile: Option<&'t str>,
+    /// Where the raw JSON string of the runtime's time starts and ends.
+    volatile: Option<(usize, usize)>,
 }
 
 /// The strings read in a record while its shapes are tried: most shapes have a hole at the
@@ -637,9 +642,10 @@ struct Reads<'t> {
 }
 
 impl<'t> Reads<'t> {
-    /// Where the valid JSON string that starts at `at` ends.
+    /// Where the valid JSON string that starts at `at` ends (`None` also when its text is
+    /// not UTF-8).
     /// The slot read last comes first, so that the two holes of one shape are both kept.
-    fn read(&mut self, text: &'t str, at: usize) -> Option<usize> {
+    fn read(&mut self, bytes: &'t [u8], at: usize) -> Option<usize> {
         let found = self
             .slots
             .iter()
@@ -648,7 +654,7 @@ impl<'t> Reads<'t> {
             self.slots.swap(0, 1);
         }
         if found.is_none() {
-            let (_, end, value) = json::line_member_at(text, at, "")?;
+            let (end, value) = json::line_string_at_bytes(bytes, at)?;
             self.slots[0] = Some((at, end, value));
         }
         self.slots[0].as_ref().map(|(_, end, _)| *end)
@@ -709,9 +715,9 @@ impl Shape {
         })
     }
 
-    /// What `text` holds in the holes, when it has this shape.
-    fn matches<'t>(&self, text: &'t str, reads: &mut Reads<'t>) -> Option<ShapeHit<'t>> {
-        let b = text.as_bytes();
+    /// What the record `b` holds in the holes, when it has this shape (and its holes' strings
+    /// are UTF-8).
+    fn matches<'t>(&self, b: &'t [u8], reads: &mut Reads<'t>) -> Option<ShapeHit> {
         let mut at = 0;
         let mut log = None;
         let mut volatile = None;
@@ -721,10 +727,10 @@ impl Shape {
                 return None;
             }
             at += piece.len();
-            let end = reads.read(text, at)?;
+            let end = reads.read(b, at)?;
             match hole {
                 Hole::Line => log = Some((at, end)),
-                Hole::Volatile => volatile = Some(&text[at..end]),
+                Hole::Volatile => volatile = Some((at, end)),
             }
             at = end;
         }
@@ -812,6 +818,46 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The reader of a line in bytes not yet known to be UTF-8 gives what `line_member_at`
+        /// gives on the record's longest UTF-8 prefix: the same end and text when the string
+        /// is UTF-8 (whatever follows it), nothing when a byte inside it is not; on bodies
+        /// mixing plain text, escapes, quotes and control bytes with multi-byte chars whole
+        /// and cut, stray continuation bytes, overlong forms, encoded surrogates and bytes
+        /// that are never UTF-8.
+        #[test]
+        fn the_line_read_from_bytes_is_the_line_of_their_utf8_prefix(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                &b"a"[..], "\u{e9}".as_bytes(), "\u{1f600}".as_bytes(), b" ", b"\\n", b"\\\"",
+                b"\\u00e9", b"\"", b"\x01", b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98",
+                b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3\xa9\xc3",
+                b"12345678",
+            ]), 0..12),
+            close in proptest::bool::ANY,
+            rest in proptest::sample::select(vec![
+                &b"}"[..], b",\"stream\":\"stdout\"}", b"", b"\\n\"}", b"\xff}", b"\xc3\xa9}",
+            ]),
+        ) {
+            let mut src = b"{\"log\":".to_vec();
+            let at = src.len();
+            src.push(b'"');
+            for p in &pieces {
+                src.extend_from_slice(p);
+            }
+            if close {
+                src.push(b'"');
+            }
+            src.extend_from_slice(rest);
+            let valid = match std::str::from_utf8(&src) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&src[..e.valid_up_to()]).unwrap(),
+            };
+            let slow = json::line_member_at(valid, at, "log").map(|(_, end, line)| (end, line));
+            let fast = json::line_string_at_bytes(&src, at);
+            proptest::prop_assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&src));
+        }
+    }
+
     /// Pieces of a record's `log` string, as written inside the JSON (some break it).
     const LINE_PIECES: &[&str] = &[
         "plain words ",
@@ -831,6 +877,17 @@ mod tests {
         "\"",
     ];
 
+    /// Bytes that are not UTF-8 (a stray continuation byte, a char cut short, an overlong
+    /// form, an encoded surrogate), and a char that is, for records' lines and endings.
+    const NOT_UTF8: &[&[u8]] = &[
+        b"\xff",
+        b"\x80",
+        b"\xc3",
+        b"\xc0\xaf",
+        b"\xed\xa0\x80",
+        "\u{e9}".as_bytes(),
+    ];
+
     /// What follows a record's line (some broken, one a tick, one a second `log`).
     const ENDINGS: &[&str] = &[
         "}",
@@ -843,6 +900,10 @@ mod tests {
         ",\"x\":}",
         ",\"stream\":\"stdout\"",
         ",\"cali_tick\":1}",
+        // Not UTF-8 outside the line (a stream, a member of the metadata, a key).
+        ",\"stream\":\"std\u{fffd}\"}",
+        ",\"stream\":\"stdout\",\"kubernetes\":{\"pod_name\":\"pay-\u{fffd}\"}}",
+        ",\"\u{fffd}\":1}",
     ];
 
     proptest::proptest! {
@@ -850,32 +911,51 @@ mod tests {
 
         /// Records read by their shape give exactly the events (faults included) that the
         /// same records give a filter that parses every record whole: random lines and
-        /// endings (valid and broken, ticks, duplicate keys), framed as a plain file, as
-        /// Docker's (the runtime's `time` after the line) and as CRI's (`time` first), the
-        /// time a new one on each record.
+        /// endings (valid and broken, ticks, duplicate keys, bytes that are not UTF-8 in the
+        /// line, in the runtime's time and elsewhere), framed as a plain file, as Docker's
+        /// (the runtime's `time` after the line) and as CRI's (`time` first), the time a new
+        /// one on each record.
         #[test]
         fn records_read_by_their_shape_give_what_a_whole_read_gives(
             spec in proptest::collection::vec(
                 (
-                    proptest::collection::vec(0..LINE_PIECES.len(), 0..4),
+                    proptest::collection::vec(0..LINE_PIECES.len() + NOT_UTF8.len(), 0..4),
                     0..ENDINGS.len(),
                     0..3usize,
+                    0..NOT_UTF8.len() * 4,
                 ),
                 1..40,
             )
         ) {
-            let records: Vec<String> = spec
+            let records: Vec<Vec<u8>> = spec
                 .iter()
                 .enumerate()
-                .map(|(i, (pieces, ending, framing))| {
-                    let line: String = pieces.iter().map(|&p| LINE_PIECES[p]).collect();
-                    let time = format!("\"2026-11-20T13:10:00.{i:09}Z\"");
-                    let ending = ENDINGS[*ending];
-                    match framing {
-                        0 => format!("{{\"log\":\"{line}\"{ending}"),
-                        1 => format!("{{\"log\":\"{line}\\n\",\"time\":{time}{ending}"),
-                        _ => format!("{{\"time\":{time},\"_p\":\"F\",\"log\":\"{line}\"{ending}"),
+                .map(|(i, (pieces, ending, framing, bad))| {
+                    let piece = |p: usize| match LINE_PIECES.get(p) {
+                        Some(s) => s.as_bytes(),
+                        None => NOT_UTF8[p - LINE_PIECES.len()],
+                    };
+                    let line: Vec<u8> = pieces.iter().flat_map(|&p| piece(p).to_vec()).collect();
+                    // Now and then the time, or the ending's U+FFFD, holds bytes that are not
+                    // UTF-8 instead.
+                    let odd = NOT_UTF8.get(*bad).copied();
+                    let mut time = format!("\"2026-11-20T13:10:00.{i:09}Z\"").into_bytes();
+                    let mut ending = ENDINGS[*ending].as_bytes().to_vec();
+                    if let Some(odd) = odd {
+                        if i % 2 == 0 {
+                            time.splice(5..5, odd.iter().copied());
+                        } else if let Some(at) = ENDINGS[spec[i].1].find('\u{fffd}') {
+                            ending.splice(at..at + 3, odd.iter().copied());
+                        }
                     }
+                    let mut r = Vec::new();
+                    let mut put = |parts: &[&[u8]]| parts.iter().for_each(|p| r.extend_from_slice(p));
+                    match framing {
+                        0 => put(&[b"{\"log\":\"", &line, b"\"", &ending]),
+                        1 => put(&[b"{\"log\":\"", &line, b"\\n\",\"time\":", &time, &ending]),
+                        _ => put(&[b"{\"time\":", &time, b",\"_p\":\"F\",\"log\":\"", &line, b"\"", &ending]),
+                    }
+                    r
                 })
                 .collect();
             let (shaped, whole) = with_and_without_shapes(&records);
@@ -1023,15 +1103,15 @@ mod tests {
     }
 
     /// Every event `records` give, in order, then the held ones.
-    fn events_of(records: &[String]) -> Vec<String> {
+    fn events_of(records: &[impl AsRef<[u8]>]) -> Vec<String> {
         events_with(Filter::new(Settings::default()), records)
     }
 
-    fn events_with(mut f: Filter, records: &[String]) -> Vec<String> {
+    fn events_with(mut f: Filter, records: &[impl AsRef<[u8]>]) -> Vec<String> {
         let mut events = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let time = Timestamp::new(1_700_000_000 + i as i64, 0);
-            if let Some(e) = f.process(TAG, time, Input::Record(r.as_bytes()), i as u64) {
+            if let Some(e) = f.process(TAG, time, Input::Record(r.as_ref()), i as u64) {
                 events.push(e.to_string());
             }
         }
@@ -1043,7 +1123,7 @@ mod tests {
     }
 
     /// The events of `records` read with record shapes and with a full parse of each.
-    fn with_and_without_shapes(records: &[String]) -> (Vec<String>, Vec<String>) {
+    fn with_and_without_shapes(records: &[impl AsRef<[u8]>]) -> (Vec<String>, Vec<String>) {
         let mut full = Filter::new(Settings::default());
         full.max_shapes = 0;
         (events_of(records), events_with(full, records))

@@ -194,7 +194,37 @@ pub fn line_member_at<'a>(
     at: usize,
     key: &'a str,
 ) -> Option<(Member<'a>, usize, Cow<'a, str>)> {
-    let bytes = src.as_bytes();
+    let (end, escapes, value) = read_line_string::<false>(src.as_bytes(), at)?;
+    let member = Member {
+        key: Cow::Borrowed(key),
+        value: &src[at..end],
+        escapes: Some(escapes),
+        known: None,
+    };
+    Some((member, end, value))
+}
+
+/// `line_member_at`'s string for bytes not yet known to be UTF-8: checked on the way, in
+/// the same pass. Returns where the string ends (after its closing quote) and its text;
+/// `None` where `line_member_at` would say `None`, and where the string's text is not
+/// UTF-8. A record whose every other byte is known text then needs no check of its own.
+pub fn line_string_at_bytes(bytes: &[u8], at: usize) -> Option<(usize, Cow<'_, str>)> {
+    read_line_string::<true>(bytes, at).map(|(end, _, value)| (end, value))
+}
+
+/// The reading of `line_member_at` and `line_string_at_bytes`: where the string at `at`
+/// ends, whether it has escapes, and its text. Without `VALIDATE`, `bytes` must be a
+/// `str`'s; with it, each run of bytes of 0x80 and above is checked to be UTF-8.
+fn read_line_string<const VALIDATE: bool>(
+    bytes: &[u8],
+    at: usize,
+) -> Option<(usize, bool, Cow<'_, str>)> {
+    // SAFETY (every call): `a..b` lies within the string's body, and ends at its quotes, at
+    // a backslash or just after an escape: ASCII bytes, so char boundaries. Its bytes are
+    // a `str`'s (without `VALIDATE`), or each was scanned as ASCII or checked in a run of
+    // bytes of 0x80 and above that `from_utf8` accepted (with `VALIDATE`); runs of those end
+    // at ASCII bytes, which stand alone in UTF-8, so the checked runs make the whole valid.
+    let text = |a: usize, b: usize| unsafe { std::str::from_utf8_unchecked(&bytes[a..b]) };
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
@@ -205,41 +235,40 @@ pub fn line_member_at<'a>(
     let mut out: Option<String> = None;
     let mut run_start = start;
     loop {
-        i = plain_until(bytes, i);
+        i = if VALIDATE {
+            plain_ascii_until(bytes, i)
+        } else {
+            plain_until(bytes, i)
+        };
         match bytes.get(i) {
             Some(b'"') => break,
             Some(b'\\') => {}
+            Some(&c) if VALIDATE && c >= 0x80 => {
+                let end = crate::bytes::first_ascii(bytes, i);
+                std::str::from_utf8(&bytes[i..end]).ok()?;
+                i = end;
+                continue;
+            }
             // The end of the input, or a raw control character.
             _ => return None,
         }
         let esc = *bytes.get(i + 1)?;
         if out.is_none() && esc == b'n' && bytes.get(i + 2) == Some(&b'"') {
-            let member = Member {
-                key: Cow::Borrowed(key),
-                value: &src[at..i + 3],
-                escapes: Some(true),
-                known: None,
-            };
-            return Some((member, i + 3, Cow::Borrowed(&src[start..i])));
+            return Some((i + 3, true, Cow::Borrowed(text(start, i))));
         }
-        let text = out.get_or_insert_with(|| String::with_capacity(src.len() - start));
-        text.push_str(&src[run_start..i]);
-        (i, run_start) = decode_escape(bytes, i, text)?;
+        let t = out.get_or_insert_with(|| String::with_capacity(bytes.len() - start));
+        t.push_str(text(run_start, i));
+        (i, run_start) = decode_escape(bytes, i, t)?;
     }
-    let member = Member {
-        key: Cow::Borrowed(key),
-        value: &src[at..=i],
-        escapes: Some(out.is_some()),
-        known: None,
-    };
+    let escapes = out.is_some();
     let value = match out {
-        None => Cow::Borrowed(&src[start..i]),
-        Some(mut text) => {
-            text.push_str(&src[run_start..i]);
-            Cow::Owned(text)
+        None => Cow::Borrowed(text(start, i)),
+        Some(mut t) => {
+            t.push_str(text(run_start, i));
+            Cow::Owned(t)
         }
     };
-    Some((member, i + 1, value))
+    Some((i + 1, escapes, value))
 }
 
 /// The raw value at `path` inside the raw JSON object `raw` (nested objects only),
@@ -341,6 +370,15 @@ pub(crate) fn plain_until(bytes: &[u8], from: usize) -> usize {
     // both the control characters and the quote.
     first_hit(bytes, from, |v| {
         below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\')
+    })
+}
+
+/// `plain_until`, also stopping at a byte of 0x80 or above (in text not yet known to be
+/// UTF-8, where each such run is checked).
+fn plain_ascii_until(bytes: &[u8], from: usize) -> usize {
+    use crate::bytes::{below_bytes, eq_bytes, first_hit, HIGH, ONES};
+    first_hit(bytes, from, |v| {
+        below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\') | (v & HIGH)
     })
 }
 
