@@ -734,7 +734,13 @@ impl Shape {
             }
             at = end;
         }
-        if !json::same_bytes(&b[at..], self.last.as_bytes()) {
+        let last = self.last.as_bytes();
+        let same = if last.len() >= 64 {
+            json::same_long_bytes(&b[at..], last)
+        } else {
+            json::same_bytes(&b[at..], last)
+        };
+        if !same {
             return None;
         }
         Some(ShapeHit {
