@@ -359,11 +359,10 @@ pub(crate) fn same_long_bytes(a: &[u8], b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i + 32 <= n {
-        let (x, y) = (&a[i..i + 32], &b[i..i + 32]);
-        let d = (word8(x, 0) ^ word8(y, 0))
-            | (word8(x, 8) ^ word8(y, 8))
-            | (word8(x, 16) ^ word8(y, 16))
-            | (word8(x, 24) ^ word8(y, 24));
+        let d = (word8(a, i) ^ word8(b, i))
+            | (word8(a, i + 8) ^ word8(b, i + 8))
+            | (word8(a, i + 16) ^ word8(b, i + 16))
+            | (word8(a, i + 24) ^ word8(b, i + 24));
         if d != 0 {
             return false;
         }
