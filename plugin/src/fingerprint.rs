@@ -329,7 +329,7 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
         // The word around the digit or '@': words start no earlier than `i`, where the
         // previous word, quote or masked value ended. Its bytes' classes are gathered on
         // the way, for `push_classified`.
-        let mut classes = Classes::of(CLASS[usize::from(c)], t);
+        let mut classes = Classes::of(CLASS[usize::from(c)]);
         let mut start = t;
         while start > i {
             let k = CLASS[usize::from(b[start - 1])];
@@ -337,7 +337,7 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
                 break;
             }
             start -= 1;
-            classes.add(k, start);
+            classes.add(k);
         }
         let mut end = t + 1;
         while end < b.len() {
@@ -345,7 +345,7 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
             if k & WORD == 0 {
                 break;
             }
-            classes.add(k, end);
+            classes.add(k);
             end += 1;
         }
         i = end;
@@ -357,7 +357,6 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
         out.put(&message[plain..start]);
         let word = &message[start..end];
         if end == whole {
-            classes.first_at = classes.first_at.saturating_sub(start);
             push_classified(out, word, classes);
         } else {
             push_masked(out, word);
@@ -427,30 +426,22 @@ fn next_candidate(bytes: &[u8], from: usize) -> usize {
     })
 }
 
-/// What a word is made of: the classes some of its bytes have (`any`), the classes all of
-/// them have (`all`), and where its first '@' is (`usize::MAX` when it has none).
+/// What a word is made of: the classes some of its bytes have (`any`) and the classes all
+/// of them have (`all`).
 #[derive(Clone, Copy)]
 struct Classes {
     any: u8,
     all: u8,
-    first_at: usize,
 }
 
 impl Classes {
-    /// The classes of one byte, `k`, at `at`.
-    fn of(k: u8, at: usize) -> Self {
-        Self {
-            any: k,
-            all: k,
-            first_at: if k & AT != 0 { at } else { usize::MAX },
-        }
+    /// The classes of one byte, `k`.
+    fn of(k: u8) -> Self {
+        Self { any: k, all: k }
     }
 
-    /// Adds a byte of classes `k` at `at`, in any order.
-    fn add(&mut self, k: u8, at: usize) {
-        if k & AT != 0 {
-            self.first_at = self.first_at.min(at);
-        }
+    /// Adds a byte of classes `k`.
+    fn add(&mut self, k: u8) {
         self.any |= k;
         self.all &= k;
     }
@@ -459,13 +450,9 @@ impl Classes {
 fn push_masked(out: &mut impl TemplateOut, word: &str) {
     let b = word.as_bytes();
     // One pass for every question asked of the word.
-    let mut classes = Classes {
-        any: 0,
-        all: !0,
-        first_at: usize::MAX,
-    };
-    for (i, &c) in b.iter().enumerate() {
-        classes.add(CLASS[usize::from(c)], i);
+    let mut classes = Classes { any: 0, all: !0 };
+    for &c in b {
+        classes.add(CLASS[usize::from(c)]);
     }
     push_classified(out, word, classes);
 }
@@ -473,8 +460,12 @@ fn push_masked(out: &mut impl TemplateOut, word: &str) {
 /// `push_masked` for a word whose classes are known.
 fn push_classified(out: &mut impl TemplateOut, word: &str, classes: Classes) {
     let b = word.as_bytes();
-    let Classes { any, all, first_at } = classes;
-    if any & AT != 0 && first_at > 0 && crate::bytes::find(b, first_at, b'.') < b.len() {
+    let Classes { any, all } = classes;
+    // (Where the first '@' is, asked only of the few words that have one.)
+    if any & AT != 0 && {
+        let first_at = crate::bytes::find(b, 0, b'@');
+        first_at > 0 && crate::bytes::find(b, first_at, b'.') < b.len()
+    } {
         out.put("<email>");
         return;
     }
