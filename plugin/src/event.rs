@@ -5,7 +5,7 @@
 use crate::exception::{self, ExceptionInfo};
 use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
-use crate::hash::{push_hex64, Fnv64, WordHash};
+use crate::hash::{push_hex128, push_hex64, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
 use crate::json::{self, write_escaped, write_str};
 use crate::settings::Settings;
@@ -196,8 +196,7 @@ pub fn write_group(
         // Constant stretches go out whole: in the interpreter each append is a call and a
         // capacity check.
         out.push_str(SCHEMA_AND_ID);
-        push_hex64(out, id_a);
-        push_hex64(out, id_b);
+        push_hex128(out, id_a, id_b);
         out.push_str("\",\"timestamp\":\"");
         header.timestamp.unwrap_or(time).write_rfc3339(out);
         out.push_str(level_member(level));
@@ -342,8 +341,7 @@ pub fn write_fault_event(
     out.push_str("{\"schema\":\"");
     out.push_str(SCHEMA);
     out.push_str("\",\"event_id\":\"");
-    push_hex64(out, id_a);
-    push_hex64(out, id_b);
+    push_hex128(out, id_a, id_b);
     out.push_str("\",\"timestamp\":\"");
     time.write_rfc3339(out);
     out.push_str("\",\"level\":\"ERROR\",\"message\":");

@@ -163,28 +163,40 @@ fn avalanche(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Two lowercase hex digits for each byte value, in the order they are written.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [digits[i >> 4], digits[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Writes `v` as 16 lowercase hex digits into `buf`: a table lookup per byte.
+fn hex_into(buf: &mut [u8; 16], v: u64) {
+    for (i, pair) in buf.chunks_exact_mut(2).enumerate() {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from((v >> (56 - 8 * i)) as u8)]);
+    }
+}
+
 /// Appends `v` as 16 lowercase hex digits.
 pub fn push_hex64(out: &mut String, v: u64) {
-    // Eight digits per word operation instead of a lookup per digit, and one append
-    // rather than sixteen `String::push`es (each a capacity check and a UTF-8 encode).
+    // One append rather than sixteen `String::push`es (each a capacity check and a UTF-8
+    // encode).
     let mut buf = [0u8; 16];
-    buf[..8].copy_from_slice(&hex_digits((v >> 32) as u32).to_be_bytes());
-    buf[8..].copy_from_slice(&hex_digits(v as u32).to_be_bytes());
+    hex_into(&mut buf, v);
     out.push_str(crate::bytes::utf8(&buf).unwrap_or_default());
 }
 
-/// The eight hex digits of `x`, the last digit in the lowest byte.
-fn hex_digits(x: u32) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // Spread the nibbles out, one per byte: nibble k of `x` to byte k.
-    let mut n = u64::from(x);
-    n = (n | (n << 16)) & 0x0000_ffff_0000_ffff;
-    n = (n | (n << 8)) & 0x00ff_00ff_00ff_00ff;
-    n = (n | (n << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
-    // A nibble of 10 or more carries into bit 4 once 6 is added: those bytes become
-    // letters, `'a' - '0' - 10` = 39 further on.
-    let letters = ((n + ONES * 6) >> 4) & ONES;
-    n + ONES * u64::from(b'0') + letters * 39
+/// Appends `a` then `b` as 32 lowercase hex digits, in one append (an event id).
+pub fn push_hex128(out: &mut String, a: u64, b: u64) {
+    let mut buf = [[0u8; 16]; 2];
+    hex_into(&mut buf[0], a);
+    hex_into(&mut buf[1], b);
+    out.push_str(crate::bytes::utf8(buf.as_flattened()).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -284,6 +296,9 @@ mod tests {
             let mut s = String::from("id=");
             push_hex64(&mut s, v);
             assert_eq!(s, format!("id={v:016x}"));
+            let mut s = String::from("id=");
+            push_hex128(&mut s, v, !v);
+            assert_eq!(s, format!("id={v:016x}{:016x}", !v));
         }
     }
 }
