@@ -12,9 +12,12 @@ use cali_plugin::header::HeaderParser;
 use cali_plugin::language::LanguageSet;
 
 fn corpus_dir() -> PathBuf {
+    // A relative `CALI_CORPUS_DIR` is read from the workspace's root, where the README's
+    // commands run (cargo runs a test in its package's directory).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     match std::env::var_os("CALI_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        Some(d) => root.join(d),
+        None => root.join("../shared/corpus"),
     }
 }
 

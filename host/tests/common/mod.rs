@@ -16,11 +16,15 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// A path from the environment: a relative one is read from the workspace's root, where
+/// the README's commands run (cargo runs a test in its package's directory).
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).map(|p| workspace().join(p))
+}
+
 /// `CALI_WASM`, else `<workspace>/target/cali.wasm`.
 pub fn wasm_path() -> PathBuf {
-    std::env::var_os("CALI_WASM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/cali.wasm"))
+    env_path("CALI_WASM").unwrap_or_else(|| workspace().join("target/cali.wasm"))
 }
 
 pub fn wasm_bytes() -> &'static [u8] {
@@ -39,9 +43,7 @@ pub fn wasm_bytes() -> &'static [u8] {
 
 /// `CALI_CORPUS_DIR`, else `<workspace>/../shared/corpus`.
 pub fn corpus_dir() -> PathBuf {
-    std::env::var_os("CALI_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus"))
+    env_path("CALI_CORPUS_DIR").unwrap_or_else(|| workspace().join("../shared/corpus"))
 }
 
 /// Checks events against schema/cali.event.v1.json.
