@@ -4,22 +4,14 @@
 //! `multiline.parser cri, docker` does before any filter sees a record.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use cali_plugin::exception;
 use cali_plugin::grouper::{GroupContext, GroupKind, TraceGrouper};
 use cali_plugin::header::HeaderParser;
 use cali_plugin::language::LanguageSet;
 
-fn corpus_dir() -> PathBuf {
-    // A relative `CALI_CORPUS_DIR` is read from the workspace's root, where the README's
-    // commands run (cargo runs a test in its package's directory).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    match std::env::var_os("CALI_CORPUS_DIR") {
-        Some(d) => root.join(d),
-        None => root.join("../shared/corpus"),
-    }
-}
+mod common;
+use common::corpus_dir;
 
 fn ctx() -> GroupContext {
     GroupContext {

@@ -2,7 +2,6 @@
 //! panics, every line comes out exactly once and in order (cut lines as a prefix, the cut
 //! counted), no group exceeds the limits, and what it holds stays within `max_bytes`.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cali_plugin::grouper::{Group, GroupContext, TraceGrouper};
@@ -10,15 +9,8 @@ use cali_plugin::header::HeaderParser;
 use cali_plugin::language::{Language, LanguageSet};
 use proptest::prelude::*;
 
-fn corpus_dir() -> PathBuf {
-    // A relative `CALI_CORPUS_DIR` is read from the workspace's root, where the README's
-    // commands run (cargo runs a test in its package's directory).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    match std::env::var_os("CALI_CORPUS_DIR") {
-        Some(d) => root.join(d),
-        None => root.join("../shared/corpus"),
-    }
-}
+mod common;
+use common::corpus_dir;
 
 /// Every line of every corpus case (plus a few shapes the corpus lacks).
 fn corpus_lines() -> &'static [String] {

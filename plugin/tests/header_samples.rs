@@ -3,20 +3,13 @@
 //! a timestamp on every `startGroup` line that has a real one, and the header lines taken
 //! from the trace cases must yield their fields.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cali_plugin::header::{Header, HeaderParser, Level};
 use cali_plugin::timestamp::Timestamp;
 
-/// The corpus as the other corpus tests find it: `CALI_CORPUS_DIR`, else beside the workspace.
-fn corpus_dir() -> PathBuf {
-    // A relative `CALI_CORPUS_DIR` is read from the workspace's root, where the README's
-    // commands run (cargo runs a test in its package's directory).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    std::env::var_os("CALI_CORPUS_DIR")
-        .map(|d| root.join(d))
-        .unwrap_or_else(|| root.join("../shared/corpus"))
-}
+mod common;
+use common::corpus_dir;
 
 fn samples() -> Vec<(String, String)> {
     let path = corpus_dir().join("header_samples.tsv");
