@@ -1098,7 +1098,13 @@ fn ruby_frame(r: &[u8]) -> bool {
 
 /// `/app/server.js:13` or `node:assert:124`: the first line Node prints for an uncaught
 /// exception.
+#[inline(always)]
 fn node_preamble(r: &[u8]) -> bool {
+    r.last().is_some_and(u8::is_ascii_digit) && node_location(r)
+}
+
+#[inline(never)]
+fn node_location(r: &[u8]) -> bool {
     let digits = r.iter().rev().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || digits == r.len() || contains(r, b" ") {
         return false;
@@ -1189,10 +1195,13 @@ fn is_caret_line(r: &[u8]) -> bool {
 }
 
 /// `fail: Microsoft.AspNetCore.Server.Kestrel[13]`: the ASP.NET Core console header.
+#[inline(always)]
 fn aspnet_header(b: &[u8]) -> bool {
-    if b.len() < 8 || &b[4..6] != b": " {
-        return false;
-    }
+    b.len() >= 8 && &b[4..6] == b": " && aspnet_level_header(b)
+}
+
+#[inline(never)]
+fn aspnet_level_header(b: &[u8]) -> bool {
     matches!(
         &b[..4],
         b"trce" | b"dbug" | b"info" | b"warn" | b"fail" | b"crit"
@@ -1240,10 +1249,16 @@ struct RailsLine<'a> {
 }
 
 /// `F, [2026-11-20T10:00:00.123456 #1] FATAL -- : [req-id] payload`.
+#[inline(always)]
 fn rails_line(b: &[u8]) -> Option<RailsLine<'_>> {
     if b.len() < 8 || !matches!(b[0], b'E' | b'F') || &b[1..4] != b", [" {
         return None;
     }
+    rails_line_rest(b)
+}
+
+#[inline(never)]
+fn rails_line_rest(b: &[u8]) -> Option<RailsLine<'_>> {
     let close = find(&b[..b.len().min(64)], b"] ")?;
     let stamp = &b[4..close];
     let pid = &stamp[find(stamp, b" #")? + 2..];

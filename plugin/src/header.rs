@@ -74,11 +74,24 @@ impl Level {
 
     /// A level name, case-insensitively, and whether the name is also an ordinary English
     /// word (`alert`, `fine`, `trace`...) that only counts as a level in a strong position.
+    // The length and the first letter (every name's is one of `acdefinpstvw`) are asked
+    // inline: most words asked are no level, and in the interpreter the call itself costs
+    // more than these tests.
+    #[inline(always)]
     fn from_name(word: &str) -> Option<(Level, bool)> {
         let bytes = word.as_bytes();
-        if bytes.is_empty() || bytes.len() > 13 {
-            return None;
+        match bytes.first() {
+            Some(&c) if bytes.len() <= 13 => match c | 0x20 {
+                b'a' | b'c' | b'd' | b'e' | b'f' | b'i' | b'n' | b'p' | b's' | b't' | b'v'
+                | b'w' => Self::from_listed_name(bytes),
+                _ => None,
+            },
+            _ => None,
         }
+    }
+
+    #[inline(never)]
+    fn from_listed_name(bytes: &[u8]) -> Option<(Level, bool)> {
         let mut buf = [0u8; 13];
         for (slot, b) in buf.iter_mut().zip(bytes) {
             *slot = b.to_ascii_lowercase();
@@ -928,6 +941,75 @@ fn php_level(h: &mut Header<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_name_passes_the_inline_first_letter_test() {
+        // Every name `from_listed_name` knows, in the cases a header writes it.
+        let names = [
+            "error",
+            "err",
+            "e",
+            "eror",
+            "severe",
+            "fail",
+            "failure",
+            "warn",
+            "warning",
+            "w",
+            "wrn",
+            "fatal",
+            "f",
+            "ftl",
+            "crit",
+            "emerg",
+            "critical",
+            "emergency",
+            "alert",
+            "panic",
+            "dpanic",
+            "info",
+            "i",
+            "inf",
+            "information",
+            "informational",
+            "notice",
+            "debug",
+            "d",
+            "dbg",
+            "dbug",
+            "fine",
+            "config",
+            "trace",
+            "verbose",
+            "finer",
+            "finest",
+            "t",
+            "v",
+            "trc",
+            "trce",
+            "vrb",
+        ];
+        for name in names {
+            let upper = name.to_ascii_uppercase();
+            let capitalized = format!("{}{}", &upper[..1], &name[1..]);
+            for word in [name, upper.as_str(), capitalized.as_str()] {
+                let listed = Level::from_listed_name(word.as_bytes());
+                assert!(listed.is_some(), "{word} is not a listed name");
+                assert_eq!(Level::from_name(word), listed, "{word}");
+            }
+        }
+        for word in [
+            "",
+            "x",
+            "1",
+            "-",
+            "[info]",
+            "informationally",
+            "c.e.payments.Charge",
+        ] {
+            assert_eq!(Level::from_name(word), None, "{word}");
+        }
+    }
 
     /// A line that starts as a JSON object but is not one keeps nothing its members said:
     /// they are read as the object is validated, and the header starts again for the text.

@@ -203,6 +203,7 @@ pub(super) fn month_at(b: &[u8], pos: usize) -> Option<(u32, usize)> {
 }
 
 /// Two ASCII digits at `pos` as a number.
+#[inline(always)]
 pub(super) fn two_digits(b: &[u8], pos: usize) -> Option<u32> {
     let (&hi, &lo) = (b.get(pos)?, b.get(pos + 1)?);
     (hi.is_ascii_digit() && lo.is_ascii_digit())
@@ -286,7 +287,19 @@ pub(super) const ZONE_NAMES: [(&[u8], i32); 17] = [
 ];
 
 /// A zone at `pos`: `Z`, `+HH:MM`, `+HHMM`, `+HH`, or a known abbreviation.
+#[inline(always)]
 pub(super) fn zone_at(b: &[u8], pos: usize) -> Option<(i32, usize)> {
+    match b.get(pos)? {
+        b'Z' | b'z' => zone_at_rest(b, pos),
+        b'+' | b'-' if b.get(pos + 1).is_some_and(u8::is_ascii_digit) => zone_at_rest(b, pos),
+        // The first letters of `ZONE_NAMES`.
+        b'U' | b'G' | b'E' | b'C' | b'M' | b'P' | b'J' => zone_at_rest(b, pos),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn zone_at_rest(b: &[u8], pos: usize) -> Option<(i32, usize)> {
     match b.get(pos)? {
         b'Z' | b'z' if !b.get(pos + 1).is_some_and(u8::is_ascii_alphabetic) => Some((0, pos + 1)),
         sign @ (b'+' | b'-') => {
@@ -646,6 +659,21 @@ pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_zone_name_and_offset_is_read_past_the_inline_first_byte_test() {
+        for (name, hours) in ZONE_NAMES {
+            let mut b = name.to_vec();
+            b.extend_from_slice(b" x");
+            assert_eq!(zone_at(&b, 0), Some((hours * 3600, name.len())), "{b:?}");
+        }
+        assert_eq!(zone_at(b"+02:00", 0), Some((7200, 6)));
+        assert_eq!(zone_at(b"-0130 x", 0), Some((-5400, 5)));
+        assert_eq!(zone_at(b"z", 0), Some((0, 1)));
+        for no in [&b"- x"[..], b"+x", b"INFO", b"WARN", b" UTC", b"Zulu", b""] {
+            assert_eq!(zone_at(no, 0), None, "{no:?}");
+        }
+    }
 
     /// Times and dates around the fixed shapes, including near misses at every byte.
     fn samples() -> Vec<Vec<u8>> {
