@@ -417,6 +417,7 @@ fn json_tail<'j>(s: &str, text: &str, verbatim: &str, json: &'j str) -> Option<&
 
 /// `write_str`, copying `s` as it is when it is a part of `verbatim` (text known to need
 /// no escaping), which saves the scan for bytes to escape.
+#[inline(always)]
 fn write_part(out: &mut String, s: &str, verbatim: &str) {
     let ((p, p_end), (v, v_end)) = (span(s), span(verbatim));
     if !verbatim.is_empty() && p >= v && p_end <= v_end {

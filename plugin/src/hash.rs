@@ -183,6 +183,7 @@ fn hex_into(buf: &mut [u8; 16], v: u64) {
 }
 
 /// Appends `v` as 16 lowercase hex digits.
+#[inline(always)]
 pub fn push_hex64(out: &mut String, v: u64) {
     // One append rather than sixteen `String::push`es (each a capacity check and a UTF-8
     // encode).
@@ -192,6 +193,7 @@ pub fn push_hex64(out: &mut String, v: u64) {
 }
 
 /// Appends `a` then `b` as 32 lowercase hex digits, in one append (an event id).
+#[inline(always)]
 pub fn push_hex128(out: &mut String, a: u64, b: u64) {
     let mut buf = [[0u8; 16]; 2];
     hex_into(&mut buf[0], a);

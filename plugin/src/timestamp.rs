@@ -47,6 +47,7 @@ impl Timestamp {
     /// `None` when a field is out of range. A leap second (`:60`) is folded into the
     /// next second, as RFC 3339 readers commonly do.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn from_civil(
         year: i32,
         month: u32,
@@ -193,6 +194,7 @@ pub fn days_in_month(year: i32, month: u32) -> u32 {
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`): eras of
 /// 400 years have a fixed length, and counting years from March puts the leap day last.
+#[inline(always)]
 fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     let y = i64::from(year) - i64::from(month <= 2);
     let era = y.div_euclid(400);
