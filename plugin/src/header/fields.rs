@@ -105,7 +105,21 @@ pub(super) fn merge<'a>(h: &mut Header<'a>, found: Header<'a>) {
 
 /// Assigns one named field (from JSON or logfmt). Returns whether the key names a time,
 /// level or message (what makes a line structured rather than text with an `=`).
+#[inline(never)]
 pub(super) fn field<'a>(
+    key: &str,
+    value: Cow<'a, str>,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    message: &mut Option<Cow<'a, str>>,
+) -> bool {
+    field_inline(key, value, reference, h, message)
+}
+
+/// `field`, inlined into the JSON line's reader, which asks it of every member: in the
+/// interpreter each call copies the names' constants into a new frame.
+#[inline(always)]
+fn field_inline<'a>(
     key: &str,
     value: Cow<'a, str>,
     reference: Timestamp,
@@ -354,7 +368,7 @@ pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header
                 Cow::Borrowed(v)
             }
         };
-        field(&m.key, value, reference, h, &mut message);
+        field_inline(&m.key, value, reference, h, &mut message);
     })
     .is_ok();
     if !valid {
