@@ -356,19 +356,10 @@ pub fn template_into(out: &mut impl TemplateOut, message: &str) {
         }
         out.put(&message[plain..start]);
         let word = &message[start..end];
-        if end == whole && classes.all & NUMERIC != 0 && classes.any & AT == 0 {
-            // A number (`98000`, `18.10`, `13:45`, `2026-11-20`), the most common masked
-            // word, answered here as `push_classified` would: in the interpreter its call
-            // costs more than this. A UUID of digits alone is 36 bytes long.
-            out.put(if classes.any & DOT != 0 && is_ipv4(word) {
-                "<ip>"
-            } else if word.len() == 36 && is_uuid(word.as_bytes()) {
-                "<uuid>"
-            } else {
-                "<num>"
-            });
-        } else if end == whole {
-            push_classified(out, word, classes);
+        if end == whole {
+            if !push_number(out, word, classes) {
+                push_classified(out, word, classes);
+            }
         } else {
             push_masked(out, word);
         }
@@ -465,7 +456,28 @@ fn push_masked(out: &mut impl TemplateOut, word: &str) {
     for &c in b {
         classes.add(CLASS[usize::from(c)]);
     }
-    push_classified(out, word, classes);
+    if !push_number(out, word, classes) {
+        push_classified(out, word, classes);
+    }
+}
+
+/// `push_classified` for a number (`98000`, `18.10`, `13:45`, `2026-11-20`), the most
+/// common masked word, answered inline: in the interpreter the call costs more than this.
+/// A UUID of digits alone is 36 bytes long. Returns false, having written nothing, for any
+/// other word.
+#[inline(always)]
+fn push_number(out: &mut impl TemplateOut, word: &str, classes: Classes) -> bool {
+    if classes.all & NUMERIC == 0 || classes.any & (AT | DIGIT) != DIGIT {
+        return false;
+    }
+    out.put(if classes.any & DOT != 0 && is_ipv4(word) {
+        "<ip>"
+    } else if word.len() == 36 && is_uuid(word.as_bytes()) {
+        "<uuid>"
+    } else {
+        "<num>"
+    });
+    true
 }
 
 /// `push_masked` for a word whose classes are known.

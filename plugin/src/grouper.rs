@@ -1058,6 +1058,7 @@ pub(crate) fn php_fatal(r: &[u8]) -> bool {
 }
 
 /// `file.rb:6:in `meth': message (Class)`: Ruby's uncaught-exception line.
+#[inline(always)]
 pub(crate) fn ruby_exception_line(r: &[u8]) -> bool {
     let colon = crate::bytes::find(r, 0, b':');
     if colon == r.len() {
