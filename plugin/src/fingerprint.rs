@@ -449,6 +449,7 @@ impl Classes {
     }
 }
 
+#[inline(always)]
 fn push_masked(out: &mut impl TemplateOut, word: &str) {
     let b = word.as_bytes();
     // One pass for every question asked of the word.

@@ -537,6 +537,7 @@ fn starts_header(line: &str, ctx: &GroupContext) -> bool {
 /// `decide` for a line that is neither blank, JSON, Rails nor a strong frame: what the held
 /// group's phase makes of it. `t` is the line without trailing white space, `ind` its
 /// indent, `r` the rest after the indent.
+#[inline(always)]
 fn continue_by_phase<M>(
     held: &Held<M>,
     b: &[u8],

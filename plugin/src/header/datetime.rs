@@ -331,6 +331,7 @@ fn zone_at_rest(b: &[u8], pos: usize) -> Option<(i32, usize)> {
 
 /// An optional zone right after a time: `Z`/`+02:00` directly, `'+0000'` quoted, or a
 /// known name / numeric offset after one space.
+#[inline(always)]
 pub(super) fn trailing_zone(b: &[u8], pos: usize, parts: &mut Parts) -> usize {
     if let Some((offset, end)) = zone_at(b, pos) {
         parts.offset = offset;

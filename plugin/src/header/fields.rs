@@ -307,7 +307,9 @@ pub(super) fn scan_ids<'a>(line: &'a str, from: usize, h: &mut Header<'a>) {
         {
             k -= 1;
         }
-        let kind = if i - k >= 5 {
+        // (`id_kind` would also say no to a key shorter than `traceparent` ending in `nt`,
+        // `amount` or `count`: asked here, without its call.)
+        let kind = if i - k >= 5 && (tail == *b"id" || i - k >= b"traceparent".len()) {
             id_kind(&line[k..i])
         } else {
             None
