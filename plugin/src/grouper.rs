@@ -300,6 +300,7 @@ impl<M> TraceGrouper<M> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn begin(
         &mut self,
         line: &str,
@@ -403,6 +404,7 @@ impl<M> TraceGrouper<M> {
 
     /// Moves the held group to the completed queue, splitting off trailing blank lines
     /// that no continuing line confirmed.
+    #[inline(always)]
     fn complete_held(&mut self) {
         let Some(held) = self.held.take() else {
             self.tentative.clear();

@@ -100,6 +100,7 @@ impl Timestamp {
     }
 
     /// Appends `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (fraction trimmed to ms, µs or ns).
+    #[inline(always)]
     pub fn write_rfc3339(&self, out: &mut String) {
         // The whole text is laid out in one buffer and appended once: a `String::push`
         // per character is a capacity check and a UTF-8 encode each.

@@ -229,6 +229,13 @@ fn hh_mm_ss(b: &[u8], pos: usize) -> Option<(u32, u32, u32, usize)> {
 
 /// `HH:MM[:SS][.fraction]` at `pos`, hour with 1 or 2 digits.
 pub(super) fn time_at(b: &[u8], pos: usize, parts: &mut Parts) -> Option<usize> {
+    time_at_inline(b, pos, parts)
+}
+
+/// `time_at`, inlined where nearly every header's time is read (`iso_at`): in the
+/// interpreter a call copies the callee's constants into a new frame.
+#[inline(always)]
+fn time_at_inline(b: &[u8], pos: usize, parts: &mut Parts) -> Option<usize> {
     let (hour, minute, second, mut p) = match hh_mm_ss(b, pos) {
         Some((hour, minute, second, p)) => (hour, minute, Some(second), p),
         None => clock_digits(b, pos)?,
@@ -387,7 +394,7 @@ pub(super) fn iso_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
         day: Some(day),
         ..Parts::default()
     };
-    let p = time_at(b, p, &mut parts)?;
+    let p = time_at_inline(b, p, &mut parts)?;
     let p = trailing_zone(b, p, &mut parts);
     Some((parts, p))
 }
