@@ -342,10 +342,15 @@ impl Filter {
         let escaped = matches!(line, std::borrow::Cow::Owned(_));
         // The member is a validated string, so its body is between its quotes.
         let body = &log_value[1..log_value.len() - 1];
+        // A Docker record's line ends in a newline, `\n` at the end of its body (the decoded
+        // text ends in one, so the body's last `\n` is that escape, not the end of a `\\`).
         let line_json = move || match (escaped, stripped.is_some()) {
             (false, _) => LineJson::Verbatim,
             (true, false) => LineJson::Escaped(body.to_owned()),
-            (true, true) => LineJson::Unknown,
+            (true, true) => match body.strip_suffix("\\n") {
+                Some(json) => LineJson::Escaped(json.to_owned()),
+                None => LineJson::Unknown,
+            },
         };
         let line = stripped.unwrap_or(&line);
         self.stats.lines += 1;
@@ -1050,9 +1055,15 @@ mod tests {
         );
         assert_eq!(field(&out, "message"), "\"café /x\"");
 
-        // A trailing newline (Docker's `log`) is not part of the line: the line is escaped
-        // anew, without it.
+        // A trailing newline (Docker's `log`) is not part of the line: the record's string
+        // is copied without its final `\n`.
         let out = event_of_record(r#"{"log":"say \"hi\"\n"}"#);
+        assert_eq!(field(&out, "log_content"), r#""say \"hi\"""#);
+        let out = event_of_record(r#"{"log":"caf\u00e9 \/x \"q\"\n"}"#);
+        assert_eq!(field(&out, "log_content"), r#""caf\u00e9 \/x \"q\"""#);
+        assert_eq!(field(&out, "message"), r#""caf\u00e9 \/x \"q\"""#);
+        // A newline written `\u000a` is not copied: the line is escaped anew, without it.
+        let out = event_of_record(r#"{"log":"say \"hi\"\u000a"}"#);
         assert_eq!(field(&out, "log_content"), r#""say \"hi\"""#);
 
         // Without escapes the line and its parts are written as they are.
