@@ -342,15 +342,17 @@ impl Filter {
         let escaped = matches!(line, std::borrow::Cow::Owned(_));
         // The member is a validated string, so its body is between its quotes.
         let body = &log_value[1..log_value.len() - 1];
-        // A Docker record's line ends in a newline, `\n` at the end of its body (the decoded
-        // text ends in one, so the body's last `\n` is that escape, not the end of a `\\`).
-        let line_json = move || match (escaped, stripped.is_some()) {
+        // The line's JSON form, when the record's string has it. A Docker record's line ends
+        // in a newline, `\n` at the end of its body (the decoded text ends in one, so the
+        // body's last `\n` is that escape, not the end of a `\\`).
+        let json = match stripped {
+            Some(_) => body.strip_suffix("\\n"),
+            None => Some(body),
+        };
+        let line_json = move || match (escaped, json) {
             (false, _) => LineJson::Verbatim,
-            (true, false) => LineJson::Escaped(body.to_owned()),
-            (true, true) => match body.strip_suffix("\\n") {
-                Some(json) => LineJson::Escaped(json.to_owned()),
-                None => LineJson::Unknown,
-            },
+            (true, Some(json)) => LineJson::Escaped(json.to_owned()),
+            (true, None) => LineJson::Unknown,
         };
         let line = stripped.unwrap_or(&line);
         self.stats.lines += 1;
