@@ -109,7 +109,7 @@ fn each_member<'a>(
                 Some(k) => scan.pos += k.text.len(),
                 // A string's scan says whether it has escapes: reading it later needs no
                 // second look (the log line is one).
-                None if scan.peek() == Some(b'"') => escapes = Some(scan.string()?.1),
+                None if scan.peek() == Some(b'"') => escapes = Some(scan.string_inline()?.1),
                 None => scan.value()?,
             }
             each(Member {
@@ -578,7 +578,7 @@ impl<'a> Scanner<'a> {
             });
         }
         let start = self.pos;
-        let (body, escaped) = self.string()?;
+        let (body, escaped) = self.string_inline()?;
         if !escaped {
             return Ok(Cow::Borrowed(body));
         }
@@ -592,6 +592,13 @@ impl<'a> Scanner<'a> {
     /// A string at the cursor: returns its body (between the quotes) and whether it has
     /// escapes. Validates escapes, surrogate pairs and the absence of raw control chars.
     fn string(&mut self) -> Result<(&'a str, bool), JsonError> {
+        self.string_inline()
+    }
+
+    /// `string`, inlined where an object's keys and string values are read: in the
+    /// interpreter a call per string copies its constants into a new frame.
+    #[inline(always)]
+    fn string_inline(&mut self) -> Result<(&'a str, bool), JsonError> {
         self.expect(b'"', "expected a string")?;
         let start = self.pos;
         let mut escaped = false;
