@@ -155,6 +155,7 @@ pub fn string_value(raw: &str) -> Option<Cow<'_, str>> {
 /// `string_value` for a member's value as `parse_object` returned it: already validated,
 /// so only a quick look for a backslash decides whether it needs unescaping. The log line
 /// of every record is read this way (one pass over it fewer).
+#[inline(always)]
 pub fn member_string<'a>(member: &Member<'a>) -> Option<Cow<'a, str>> {
     let body = member.value.strip_prefix('"')?.strip_suffix('"')?;
     let escaped = match member.escapes {
@@ -570,6 +571,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object key, unescaped (allocating only when it has escapes).
+    // Inlined into the member loop, its one caller: a call per key cost more in the
+    // interpreter.
+    #[inline(always)]
     fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
         if self.peek() != Some(b'"') {
             return Err(match self.peek() {
