@@ -110,6 +110,8 @@ fn each_member<'a>(
                 // A string's scan says whether it has escapes: reading it later needs no
                 // second look (the log line is one).
                 None if scan.peek() == Some(b'"') => escapes = Some(scan.string_inline()?.1),
+                // A number, as `value` reads one, without its call.
+                None if matches!(scan.peek(), Some(b'-' | b'0'..=b'9')) => scan.number()?,
                 None => scan.value()?,
             }
             each(Member {
