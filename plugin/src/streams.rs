@@ -109,16 +109,21 @@ impl StreamTable {
         max_held_bytes: usize,
         done: &mut Vec<Released>,
     ) {
-        self.key_buf.clear();
-        self.key_buf.extend_from_slice(tag.as_bytes());
-        self.key_buf.push(0);
-        self.key_buf.extend_from_slice(stream.as_bytes());
-        let same_as_last = self
-            .last
-            .filter(|&i| crate::json::same_bytes(&self.slots[i].0, &self.key_buf));
-        let idx = match same_as_last.or_else(|| self.index.get(self.key_buf.as_slice()).copied()) {
+        // The last record's stream, compared in place: most records continue it, and the
+        // key is only built to look another one up.
+        let same_as_last = self.last.filter(|&i| is_key(&self.slots[i].0, tag, stream));
+        let idx = match same_as_last {
             Some(i) => i,
-            None => self.new_slot(tag, stream, now_ms, max_streams, done),
+            None => {
+                self.key_buf.clear();
+                self.key_buf.extend_from_slice(tag.as_bytes());
+                self.key_buf.push(0);
+                self.key_buf.extend_from_slice(stream.as_bytes());
+                match self.index.get(self.key_buf.as_slice()) {
+                    Some(&i) => i,
+                    None => self.new_slot(tag, stream, now_ms, max_streams, done),
+                }
+            }
         };
         let slot = &mut self.slots[idx].1;
         slot.grouper.push_with(line, meta, ctx);
@@ -271,6 +276,15 @@ fn drain(slot: &mut StreamSlot, done: &mut Vec<Released>) {
     }
 }
 
+/// Whether `key` is the key of (`tag`, `stream`): the tag's bytes, a 0, the stream's.
+fn is_key(key: &[u8], tag: &str, stream: &str) -> bool {
+    let n = tag.len();
+    key.len() == n + 1 + stream.len()
+        && key[n] == 0
+        && crate::json::same_bytes(&key[..n], tag.as_bytes())
+        && crate::json::same_bytes(&key[n + 1..], stream.as_bytes())
+}
+
 fn slot_is_empty(slot: &StreamSlot) -> bool {
     slot.grouper.is_empty()
 }
@@ -287,6 +301,28 @@ mod tests {
             max_bytes: 10_000,
             languages: LanguageSet::all(),
             header: HeaderParser::default(),
+        }
+    }
+
+    #[test]
+    fn a_key_is_its_tag_a_zero_and_its_stream() {
+        let pairs = [
+            ("a", "b"),
+            ("ab", ""),
+            ("a", "b\0"),
+            ("", "ab"),
+            ("kube.x", "stdout"),
+        ];
+        for (tag, stream) in pairs {
+            let key = [tag.as_bytes(), &[0], stream.as_bytes()].concat();
+            for (t, st) in pairs {
+                assert_eq!(
+                    is_key(&key, t, st),
+                    (t, st) == (tag, stream),
+                    "{t:?} {st:?}"
+                );
+            }
+            assert!(!is_key(&key[..key.len() - 1], tag, stream));
         }
     }
 
