@@ -207,8 +207,9 @@ pub(super) enum IdKind {
 
 /// Which id a key names, ignoring case and `_ - .` (`trace_id`, `traceId`, `X-Request-ID`,
 /// `dd.trace_id`, `logging.googleapis.com/trace`).
-// The last letter is asked inline: most keys (`duration_ms`, `status`) end otherwise, and
-// in the interpreter the call itself costs more than the test.
+// Every id key ends in `id` or `nt` (`traceparent`), separators aside: the last letter is
+// asked inline, since most keys (`duration_ms`, `status`) end otherwise and in the
+// interpreter the call itself costs more than the test.
 #[inline(always)]
 pub(super) fn id_kind(key: &str) -> Option<IdKind> {
     let b = key.as_bytes();
@@ -217,25 +218,16 @@ pub(super) fn id_kind(key: &str) -> Option<IdKind> {
         last -= 1;
     }
     match b[..last].last().map(|c| c | 0x20) {
-        Some(b'd' | b't') => id_kind_rest(key),
+        Some(b'd') => id_kind_rest(key, false),
+        Some(b't') => id_kind_rest(key, true),
         _ => None,
     }
 }
 
+/// `id_kind` for a key whose last letter is `d` or `t` (`ends_in_t`).
 #[inline(never)]
-fn id_kind_rest(key: &str) -> Option<IdKind> {
+fn id_kind_rest(key: &str, ends_in_t: bool) -> Option<IdKind> {
     let key = key.as_bytes();
-    // Every id key ends in `id` or `nt` (`traceparent`): most keys stop here, before the
-    // search for a `/` (which only moves where the key starts).
-    let mut last = key.len();
-    while last > 0 && matches!(key[last - 1], b'_' | b'-' | b'.') {
-        last -= 1;
-    }
-    let ends_in_t = match key[..last].last().map(u8::to_ascii_lowercase) {
-        Some(b'd') => false,
-        Some(b't') => true,
-        _ => return None,
-    };
     let key = match key.iter().rposition(|&c| c == b'/') {
         Some(i) => &key[i + 1..],
         None => key,
