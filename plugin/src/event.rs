@@ -110,6 +110,7 @@ pub fn write_group(
     group: &Group<LineMeta>,
     settings: &Settings,
     header_parser: &HeaderParser,
+    memo: &mut fingerprint::MessageMemo,
 ) {
     let text = group.text.as_str();
     let first_line = if group.line_count == 1 {
@@ -173,7 +174,7 @@ pub fn write_group(
 
     let fp = match &exception {
         Some(exc) => fingerprint::of_exception(exc),
-        None => fingerprint::of_message(service.unwrap_or(""), &header.message),
+        None => memo.of_message(service.unwrap_or(""), &header.message),
     };
 
     // `WordHash::with_seed(1)` over the tag and the stream, then the time and the text.
@@ -661,6 +662,7 @@ mod tests {
             g,
             &settings,
             &settings.header_parser(),
+            &mut fingerprint::MessageMemo::default(),
         );
         out
     }

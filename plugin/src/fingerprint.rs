@@ -3,9 +3,9 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
-use crate::bytes::{contains_str, digit_bytes, find_str, first_hit, zero_bytes, ONES};
+use crate::bytes::{contains_str, digit_bytes, find_str, first_hit, zero_bytes, HIGH, ONES};
 use crate::exception::{ExceptionInfo, Frame};
-use crate::hash::Fnv64;
+use crate::hash::{Fnv64, WordHash};
 use crate::language::Language;
 
 /// Application frames that make up a trace's fingerprint.
@@ -65,6 +65,120 @@ pub fn of_message(service: &str, message: &str) -> u64 {
     template_into(&mut h, message);
     h.write(&[0xff]);
     h.finish()
+}
+
+/// Messages longer than this are fingerprinted without the memo.
+pub const MEMO_MAX_BYTES: usize = 256;
+/// Slots of the memo (a power of two): a node's containers write a few message shapes each.
+pub const MEMO_SLOTS: usize = 512;
+
+/// Fingerprints of recent message shapes. A message's template does not depend on which
+/// digits it has, only on where they are and whether each is `0` (for `0x`): every rule of
+/// `template_into` asks a digit only for its class, and no digit is ever copied into the
+/// template. So a message whose digits 1-9 are all read as `1` (its shape) has the
+/// template, and with the same service the fingerprint, of every message of that shape:
+/// `POST /v1/charges order=98000 amount=18.10` and `... order=98011 amount=49.10`. The memo
+/// is a cache and nothing else: a fingerprint is the same whether it comes from the memo
+/// or from `of_message`.
+///
+/// In the interpreter, reading a message's shape (eight bytes per step) and comparing it
+/// with a slot's costs a fifth of building and hashing its template.
+pub struct MessageMemo {
+    slots: Vec<MemoSlot>,
+    /// The shape of the message asked about, a word per eight bytes.
+    shape: Vec<u64>,
+}
+
+#[derive(Default)]
+struct MemoSlot {
+    /// The message's length, `usize::MAX` while the slot is empty (the last word of a
+    /// shape is padded with zeros, so the length tells `ab` from `ab\0`).
+    len: usize,
+    service: String,
+    shape: Vec<u64>,
+    fingerprint: u64,
+}
+
+impl Default for MessageMemo {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            shape: Vec::with_capacity(MEMO_MAX_BYTES / 8 + 1),
+        }
+    }
+}
+
+impl MessageMemo {
+    /// `of_message(service, message)`, from the memo when a message of the same shape and
+    /// service was fingerprinted recently.
+    pub fn of_message(&mut self, service: &str, message: &str) -> u64 {
+        let b = message.as_bytes();
+        if b.len() > MEMO_MAX_BYTES {
+            return of_message(service, message);
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(MEMO_SLOTS, || MemoSlot {
+                len: usize::MAX,
+                ..MemoSlot::default()
+            });
+        }
+        let mut h = WordHash::with_seed(b.len() as u64);
+        h.write_field(service.as_bytes());
+        self.shape.clear();
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            let s = shape_word(u64::from_le_bytes(w));
+            h.write_u64(s);
+            self.shape.push(s);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            let s = shape_word(u64::from_le_bytes(w));
+            h.write_u64(s);
+            self.shape.push(s);
+        }
+        let slot = &mut self.slots[h.finish128().0 as usize & (MEMO_SLOTS - 1)];
+        if slot.len == b.len()
+            && same_words(&slot.shape, &self.shape)
+            && crate::json::same_bytes(slot.service.as_bytes(), service.as_bytes())
+        {
+            return slot.fingerprint;
+        }
+        let fingerprint = of_message(service, message);
+        slot.len = b.len();
+        slot.service.clear();
+        slot.service.push_str(service);
+        slot.shape.clear();
+        slot.shape.extend_from_slice(&self.shape);
+        slot.fingerprint = fingerprint;
+        fingerprint
+    }
+}
+
+/// Eight bytes of a message as its shape: each digit 1-9 becomes `1` (exact per byte; a
+/// byte with its high bit set, part of a UTF-8 character, is never a digit).
+#[inline(always)]
+fn shape_word(v: u64) -> u64 {
+    const LOW: u64 = ONES * 0x7f;
+    let t = v & LOW;
+    // The high bit of each byte at or above '0', and at or above ':' (no carry: t <= 0x7f).
+    let from_zero = t.wrapping_add(ONES * (0x80 - 0x30));
+    let past_nine = t.wrapping_add(ONES * (0x80 - 0x3a));
+    let digit = from_zero & !past_nine & !v & HIGH;
+    // The high bit of each '0' byte, exact: x's byte is zero only if both tests leave it.
+    let x = v ^ (ONES * u64::from(b'0'));
+    let zero = !((x & LOW).wrapping_add(LOW) | x) & HIGH;
+    let other = digit & !zero;
+    let mask = (other >> 7) * 0xff;
+    (v & !mask) | (mask & (ONES * u64::from(b'1')))
+}
+
+fn same_words(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Runtime, standard-library and framework frames: they say where the error travelled,
@@ -848,6 +962,116 @@ mod tests {
             reference::normalize_symbol_into(&mut expected, &symbol);
             proptest::prop_assert_eq!(normalize_symbol(&symbol), expected);
         }
+    }
+
+    /// A message's shape as `MessageMemo` reads it, byte by byte: digits 1-9 read as `1`.
+    fn shape_of(message: &str) -> Vec<u8> {
+        message
+            .bytes()
+            .map(|c| if matches!(c, b'1'..=b'9') { b'1' } else { c })
+            .collect()
+    }
+
+    #[test]
+    fn shape_words_read_digits_one_to_nine_as_one_and_nothing_else() {
+        // Every byte value at every place of a word, with other bytes around it that sit
+        // near the digits (a borrow or carry from a neighbour would show).
+        for around in [0u8, b'/', b'0', b'9', b':', 0x7f, 0x80, 0xb9, 0xff] {
+            for place in 0..8 {
+                for c in 0..=255u8 {
+                    let mut bytes = [around; 8];
+                    bytes[place] = c;
+                    let mut expected = bytes;
+                    for e in &mut expected {
+                        if matches!(*e, b'1'..=b'9') {
+                            *e = b'1';
+                        }
+                    }
+                    assert_eq!(
+                        shape_word(u64::from_le_bytes(bytes)).to_le_bytes(),
+                        expected,
+                        "{c:#x} at {place} among {around:#x}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// What the memo rests on: messages of one shape have one template.
+        #[test]
+        fn messages_of_one_shape_have_one_template(
+            message in "[a-f0-9xA-Z .:/@_+\\-\"'`#&é]{0,60}",
+            digits in proptest::collection::vec(1u8..=9, 60)
+        ) {
+            let mut other = message.clone().into_bytes();
+            let mut next = digits.iter().cycle();
+            for c in &mut other {
+                if matches!(*c, b'1'..=b'9') {
+                    *c = b'0' + next.next().copied().unwrap_or(1);
+                }
+            }
+            let other = String::from_utf8(other).unwrap();
+            proptest::prop_assert_eq!(shape_of(&other), shape_of(&message));
+            proptest::prop_assert_eq!(template(&other), template(&message));
+        }
+
+        /// The memo answers what `of_message` does, whatever it holds: messages are asked
+        /// about in turn, many shapes (more than it has slots) under two services, each
+        /// asked twice and some asked again much later.
+        #[test]
+        fn the_memo_gives_the_fingerprint_of_message(
+            messages in proptest::collection::vec("[a-f0-9xA-Z .:/@_\\-\"'é\\x00]{0,24}", 1..40),
+            copies in 1usize..40
+        ) {
+            let mut memo = MessageMemo::default();
+            for round in 0..copies {
+                for (i, m) in messages.iter().enumerate() {
+                    let m = format!("{m} {round}{i} {}", "x".repeat(round % 3));
+                    for service in ["", "pay"] {
+                        let expected = of_message(service, &m);
+                        proptest::prop_assert_eq!(memo.of_message(service, &m), expected);
+                        proptest::prop_assert_eq!(memo.of_message(service, &m), expected);
+                    }
+                }
+            }
+            for m in &messages {
+                proptest::prop_assert_eq!(memo.of_message("pay", m), of_message("pay", m));
+            }
+        }
+    }
+
+    #[test]
+    fn the_memo_tells_apart_what_the_template_does() {
+        let mut memo = MessageMemo::default();
+        // Pairs the memo must not take for one another: a `0` before `x` (hex or not), a
+        // service, a trailing NUL (the padding of a shape's last word), a length (eight
+        // hex digits are `<hex>`, seven a word with a number).
+        let pairs = [
+            ("a", "id 0x5 done", "a", "id 1x5 done"),
+            ("a", "order 42", "b", "order 42"),
+            ("a", "abcdefgh", "a", "abcdefgh\0"),
+            ("a", "id deadbe1 x", "a", "id deadbee1 x"),
+            ("a", "n=7", "", "n=7"),
+        ];
+        for (sa, a, sb, b) in pairs {
+            let (fa, fb) = (of_message(sa, a), of_message(sb, b));
+            assert_ne!(fa, fb, "{a:?} {b:?}");
+            for _ in 0..2 {
+                assert_eq!(memo.of_message(sa, a), fa, "{a:?}");
+                assert_eq!(memo.of_message(sb, b), fb, "{b:?}");
+            }
+        }
+        // A long message is answered without the memo, the same.
+        let long = format!("{} 42", "word ".repeat(MEMO_MAX_BYTES / 5));
+        assert_eq!(memo.of_message("a", &long), of_message("a", &long));
+        // One shape, many messages: the digits do not matter.
+        let first = memo.of_message("a", "POST /v1/charges order=98000 amount=18.10 EUR");
+        assert_eq!(first, of_message("a", "POST /v1/charges order=11111 amount=11.11 EUR"));
+        assert_eq!(
+            memo.of_message("a", "POST /v1/charges order=98011 amount=49.10 EUR"),
+            first
+        );
     }
 
     #[test]
