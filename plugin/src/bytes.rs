@@ -27,6 +27,26 @@ pub(crate) fn digit_bytes(v: u64) -> u64 {
     below_bytes(v ^ (ONES * u64::from(b'0')), 10)
 }
 
+/// Eight bytes of text as their shape: each digit 1-9 becomes `1` (exact per byte; a byte
+/// with its high bit set, part of a UTF-8 character, is never a digit). Texts of one shape
+/// differ only in which nonzero digits they have (`fingerprint::MessageMemo`,
+/// `header::TailMemo`).
+#[inline(always)]
+pub(crate) fn digit_shape(v: u64) -> u64 {
+    const LOW: u64 = ONES * 0x7f;
+    let t = v & LOW;
+    // The high bit of each byte at or above '0', and at or above ':' (no carry: t <= 0x7f).
+    let from_zero = t.wrapping_add(ONES * (0x80 - 0x30));
+    let past_nine = t.wrapping_add(ONES * (0x80 - 0x3a));
+    let digit = from_zero & !past_nine & !v & HIGH;
+    // The high bit of each '0' byte, exact: x's byte is zero only if both tests leave it.
+    let x = v ^ (ONES * u64::from(b'0'));
+    let zero = !((x & LOW).wrapping_add(LOW) | x) & HIGH;
+    let other = digit & !zero;
+    let mask = (other >> 7) * 0xff;
+    (v & !mask) | (mask & (ONES * u64::from(b'1')))
+}
+
 /// `std::str::from_utf8`, eight bytes per step over text that is all ASCII (records and
 /// tags nearly always are; the standard check takes four per step on a 32-bit target).
 pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
@@ -152,6 +172,31 @@ pub fn rsplit_once_str<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_shape_reads_digits_one_to_nine_as_one_and_nothing_else() {
+        // Every byte value at every place of a word, with other bytes around it that sit
+        // near the digits (a borrow or carry from a neighbour would show).
+        for around in [0u8, b'/', b'0', b'9', b':', 0x7f, 0x80, 0xb9, 0xff] {
+            for place in 0..8 {
+                for c in 0..=255u8 {
+                    let mut bytes = [around; 8];
+                    bytes[place] = c;
+                    let mut expected = bytes;
+                    for e in &mut expected {
+                        if matches!(*e, b'1'..=b'9') {
+                            *e = b'1';
+                        }
+                    }
+                    assert_eq!(
+                        digit_shape(u64::from_le_bytes(bytes)).to_le_bytes(),
+                        expected,
+                        "{c:#x} at {place} among {around:#x}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn finds_the_first_digit_at_every_offset() {

@@ -103,6 +103,14 @@ pub struct Fault {
     pub detail: String,
 }
 
+/// What the filter remembers of recent lines to build their events with less work (the
+/// events are the same without it).
+#[derive(Default)]
+pub struct Memos {
+    pub messages: fingerprint::MessageMemo,
+    pub tails: crate::header::TailMemo,
+}
+
 /// Writes the event for a finished group.
 pub fn write_group(
     out: &mut String,
@@ -110,7 +118,7 @@ pub fn write_group(
     group: &Group<LineMeta>,
     settings: &Settings,
     header_parser: &HeaderParser,
-    memo: &mut fingerprint::MessageMemo,
+    memos: &mut Memos,
 ) {
     let text = group.text.as_str();
     let first_line = if group.line_count == 1 {
@@ -136,7 +144,7 @@ pub fn write_group(
         LineJson::Escaped(_) | LineJson::Unknown => ("", None, None),
     };
     let time = group.first.time;
-    let header = header_parser.parse(first_line, time);
+    let header = header_parser.parse_with(first_line, time, Some(&mut memos.tails));
 
     let exception = match group.kind {
         GroupKind::Trace(lang) => exception::extract(text, Some(lang)),
@@ -174,7 +182,7 @@ pub fn write_group(
 
     let fp = match &exception {
         Some(exc) => fingerprint::of_exception(exc),
-        None => memo.of_message(service.unwrap_or(""), &header.message),
+        None => memos.messages.of_message(service.unwrap_or(""), &header.message),
     };
 
     // `WordHash::with_seed(1)` over the tag and the stream, then the time and the text.
@@ -662,7 +670,7 @@ mod tests {
             g,
             &settings,
             &settings.header_parser(),
-            &mut fingerprint::MessageMemo::default(),
+            &mut Memos::default(),
         );
         out
     }

@@ -89,8 +89,8 @@ pub struct Filter {
     next_known_id: u64,
     /// Recent log records' shapes, most recently used first.
     shapes: Vec<Shape>,
-    /// Fingerprints of recent message shapes.
-    memo: crate::fingerprint::MessageMemo,
+    /// Fingerprints of recent message shapes, fields of recent header tails.
+    memos: event::Memos,
     /// How many shapes are kept (`MAX_SHAPES`; none in tests that compare with a full
     /// parse of every record).
     max_shapes: usize,
@@ -115,7 +115,7 @@ impl Filter {
             known_values: Vec::new(),
             next_known_id: 0,
             shapes: Vec::new(),
-            memo: crate::fingerprint::MessageMemo::default(),
+            memos: event::Memos::default(),
             max_shapes: MAX_SHAPES,
             released: Vec::new(),
             stats: FilterStats::default(),
@@ -492,7 +492,7 @@ impl Filter {
                 &r.group,
                 &self.settings,
                 &self.ctx.header,
-                &mut self.memo,
+                &mut self.memos,
             );
             if r.group.cut_bytes > 0 {
                 eprintln!(

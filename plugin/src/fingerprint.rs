@@ -3,7 +3,7 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
-use crate::bytes::{contains_str, digit_bytes, find_str, first_hit, zero_bytes, HIGH, ONES};
+use crate::bytes::{contains_str, digit_bytes, digit_shape, find_str, first_hit, zero_bytes, ONES};
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::{Fnv64, WordHash};
 use crate::language::Language;
@@ -129,7 +129,7 @@ impl MessageMemo {
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            let s = shape_word(u64::from_le_bytes(w));
+            let s = digit_shape(u64::from_le_bytes(w));
             h.write_u64(s);
             self.shape.push(s);
         }
@@ -137,7 +137,7 @@ impl MessageMemo {
         if !rest.is_empty() {
             let mut w = [0u8; 8];
             w[..rest.len()].copy_from_slice(rest);
-            let s = shape_word(u64::from_le_bytes(w));
+            let s = digit_shape(u64::from_le_bytes(w));
             h.write_u64(s);
             self.shape.push(s);
         }
@@ -157,24 +157,6 @@ impl MessageMemo {
         slot.fingerprint = fingerprint;
         fingerprint
     }
-}
-
-/// Eight bytes of a message as its shape: each digit 1-9 becomes `1` (exact per byte; a
-/// byte with its high bit set, part of a UTF-8 character, is never a digit).
-#[inline(always)]
-fn shape_word(v: u64) -> u64 {
-    const LOW: u64 = ONES * 0x7f;
-    let t = v & LOW;
-    // The high bit of each byte at or above '0', and at or above ':' (no carry: t <= 0x7f).
-    let from_zero = t.wrapping_add(ONES * (0x80 - 0x30));
-    let past_nine = t.wrapping_add(ONES * (0x80 - 0x3a));
-    let digit = from_zero & !past_nine & !v & HIGH;
-    // The high bit of each '0' byte, exact: x's byte is zero only if both tests leave it.
-    let x = v ^ (ONES * u64::from(b'0'));
-    let zero = !((x & LOW).wrapping_add(LOW) | x) & HIGH;
-    let other = digit & !zero;
-    let mask = (other >> 7) * 0xff;
-    (v & !mask) | (mask & (ONES * u64::from(b'1')))
 }
 
 fn same_words(a: &[u64], b: &[u64]) -> bool {
@@ -970,31 +952,6 @@ mod tests {
             .bytes()
             .map(|c| if matches!(c, b'1'..=b'9') { b'1' } else { c })
             .collect()
-    }
-
-    #[test]
-    fn shape_words_read_digits_one_to_nine_as_one_and_nothing_else() {
-        // Every byte value at every place of a word, with other bytes around it that sit
-        // near the digits (a borrow or carry from a neighbour would show).
-        for around in [0u8, b'/', b'0', b'9', b':', 0x7f, 0x80, 0xb9, 0xff] {
-            for place in 0..8 {
-                for c in 0..=255u8 {
-                    let mut bytes = [around; 8];
-                    bytes[place] = c;
-                    let mut expected = bytes;
-                    for e in &mut expected {
-                        if matches!(*e, b'1'..=b'9') {
-                            *e = b'1';
-                        }
-                    }
-                    assert_eq!(
-                        shape_word(u64::from_le_bytes(bytes)).to_le_bytes(),
-                        expected,
-                        "{c:#x} at {place} among {around:#x}"
-                    );
-                }
-            }
-        }
     }
 
     proptest::proptest! {

@@ -11,7 +11,10 @@ use crate::timestamp::Timestamp;
 mod datetime;
 mod fields;
 mod layout;
+mod memo;
 mod start;
+
+pub use memo::TailMemo;
 
 use datetime::*;
 use fields::*;
@@ -198,6 +201,17 @@ impl HeaderParser {
     /// Parses the header of `line`. `reference` is the record's time, used for layouts
     /// without a year (syslog) or without a date (Go `log` with only a time).
     pub fn parse<'a>(&self, line: &'a str, reference: Timestamp) -> Header<'a> {
+        self.parse_with(line, reference, None)
+    }
+
+    /// `parse`, with a memo of recent header tails (the same header either way).
+    #[inline(always)]
+    pub fn parse_with<'a>(
+        &self,
+        line: &'a str,
+        reference: Timestamp,
+        memo: Option<&mut TailMemo>,
+    ) -> Header<'a> {
         let mut h = Header {
             message: Cow::Borrowed(line),
             ..Header::default()
@@ -210,7 +224,7 @@ impl HeaderParser {
         let mut time_end = 0;
         let message_start = match self.custom_header(line, reference, &mut h) {
             Some(p) => Some(p),
-            None => builtin_header(line, reference, &mut h, &mut time_end),
+            None => builtin_header(line, reference, &mut h, &mut time_end, memo),
         };
         match message_start {
             Some(MESSAGE_SET) => {}
@@ -323,6 +337,7 @@ fn builtin_header<'a>(
     reference: Timestamp,
     h: &mut Header<'a>,
     time_end: &mut usize,
+    memo: Option<&mut TailMemo>,
 ) -> Option<usize> {
     let b = line.as_bytes();
     let first = *b.first()?;
@@ -363,7 +378,10 @@ fn builtin_header<'a>(
                 return Some(msg);
             }
         }
-        return Some(text_tail(line, end, h));
+        return Some(match memo {
+            Some(memo) => memo.text_tail(line, end, h),
+            None => text_tail(line, end, h),
+        });
     }
     if let Some(end) = access_log(line, reference, h) {
         return Some(end);

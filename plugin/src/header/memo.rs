@@ -1,0 +1,322 @@
+//! What `text_tail` made of recent header tails, for the lines whose tail has the same
+//! shape.
+//!
+//! `text_tail` reads the fields between a timestamp and the message (`  INFO 1 --- [exec-7]
+//! c.e.Pay : `), and every field it sets is a slice of the line. Its answer depends on the
+//! bytes it reads and on nothing else when it starts from a header without fields, and it
+//! asks a digit only whether it is one: so a line whose tail has the same bytes, but for
+//! which nonzero digits it has (`bytes::digit_shape`), gets the same fields at the same
+//! places. In the interpreter, comparing a tail with a remembered one costs a fifth of
+//! reading it again.
+//!
+//! What `text_tail` reads: each token it visits, each with the space or tab that ends it,
+//! and at most one token past the current one (its lookahead); a `[` makes it search up to
+//! 256 bytes for the `]`. It stops at the message, so everything it read lies before the
+//! end of the second token from where the message starts (or within 256 bytes of a `[`
+//! there). The remembered key is that stretch, conservatively: the two first words of the
+//! message are part of it, and lines of one layout that start their message alike share it.
+
+use std::borrow::Cow;
+
+use super::{text_tail, token_end, Header, Level};
+use crate::bytes::digit_shape;
+use crate::hash::WordHash;
+use crate::header::datetime::skip_spaces;
+
+/// Slots of the memo (a power of two), each holding up to `WAYS` tails.
+const SLOTS: usize = 256;
+const WAYS: usize = 4;
+/// Tails read further than this are not remembered.
+const MAX_KEY: usize = 256;
+/// The bytes hashed to pick a slot: a header's first ones.
+const INDEX_BYTES: usize = 32;
+
+#[derive(Default)]
+pub struct TailMemo {
+    slots: Vec<[Option<Box<Tail>>; WAYS]>,
+    /// The next way each slot replaces.
+    next: Vec<u8>,
+}
+
+/// A remembered tail: its key (shape, length, whether the line ended there) and the fields
+/// `text_tail` set, as byte ranges from the tail's start.
+struct Tail {
+    key: Vec<u64>,
+    len: usize,
+    /// The key reaches the end of its line: a line matches only if it ends there too.
+    at_end: bool,
+    message: usize,
+    level: Option<Level>,
+    logger: Option<(usize, usize)>,
+    thread: Option<(usize, usize)>,
+    service: Option<(usize, usize)>,
+    trace_id: Option<(usize, usize)>,
+    span_id: Option<(usize, usize)>,
+}
+
+impl TailMemo {
+    /// `text_tail(line, pos, h)`, from the memo when a tail of the same shape was read
+    /// recently. Only for a header with no field set yet (the timestamp aside).
+    pub(super) fn text_tail<'a>(&mut self, line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
+        if h.level.is_some()
+            || h.logger.is_some()
+            || h.thread.is_some()
+            || h.service.is_some()
+            || h.trace_id.is_some()
+            || h.span_id.is_some()
+            || pos > line.len()
+        {
+            return text_tail(line, pos, h);
+        }
+        let b = line.as_bytes();
+        let rest = &b[pos..];
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, Default::default);
+            self.next = vec![0; SLOTS];
+        }
+        let slot = slot_of(rest);
+        for tail in self.slots[slot].iter().flatten() {
+            if tail.matches(rest) {
+                return tail.apply(line, pos, h);
+            }
+        }
+        let message = text_tail(line, pos, h);
+        if let Some(tail) = Tail::remember(line, pos, message, h) {
+            let way = usize::from(self.next[slot]);
+            self.slots[slot][way] = Some(Box::new(tail));
+            self.next[slot] = ((way + 1) % WAYS) as u8;
+        }
+        message
+    }
+}
+
+/// The slot of a tail: its first `INDEX_BYTES` bytes' shape, hashed.
+fn slot_of(rest: &[u8]) -> usize {
+    let n = rest.len().min(INDEX_BYTES);
+    let mut h = WordHash::with_seed(n as u64);
+    let mut i = 0;
+    while i < n {
+        h.write_u64(digit_shape(word(rest, i, n)));
+        i += 8;
+    }
+    h.finish128().0 as usize & (SLOTS - 1)
+}
+
+/// The eight bytes of `b` at `i`, those at or past `end` as zeros.
+#[inline(always)]
+fn word(b: &[u8], i: usize, end: usize) -> u64 {
+    if i + 8 <= end {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(w)
+    } else {
+        let mut w = [0u8; 8];
+        w[..end - i].copy_from_slice(&b[i..end]);
+        u64::from_le_bytes(w)
+    }
+}
+
+impl Tail {
+    fn matches(&self, rest: &[u8]) -> bool {
+        if rest.len() < self.len || (self.at_end && rest.len() != self.len) {
+            return false;
+        }
+        self.key
+            .iter()
+            .enumerate()
+            .all(|(k, &w)| digit_shape(word(rest, k * 8, self.len)) == w)
+    }
+
+    /// Sets the remembered fields as slices of `line`; returns where the message starts.
+    fn apply<'a>(&self, line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
+        // The ranges are char boundaries of a line with the same bytes there but digits,
+        // which are ASCII; `get` is only the check that says so.
+        let at = |r: Option<(usize, usize)>| {
+            r.and_then(|(a, b)| line.get(pos + a..pos + b))
+                .map(Cow::Borrowed)
+        };
+        h.level = self.level;
+        h.logger = at(self.logger);
+        h.thread = at(self.thread);
+        h.service = at(self.service);
+        h.trace_id = at(self.trace_id);
+        h.span_id = at(self.span_id);
+        pos + self.message
+    }
+
+    /// What `text_tail` read and set, when it can be told as ranges of the line.
+    fn remember(line: &str, pos: usize, message: usize, h: &Header<'_>) -> Option<Tail> {
+        let b = line.as_bytes();
+        let end = extent(b, message).max(message);
+        if end - pos > MAX_KEY || message < pos {
+            return None;
+        }
+        let range = |f: &Option<Cow<'_, str>>| -> Result<Option<(usize, usize)>, ()> {
+            match f {
+                None => Ok(None),
+                Some(Cow::Borrowed(s)) => {
+                    let start = (s.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+                    if start < pos || start + s.len() > end {
+                        return Err(());
+                    }
+                    Ok(Some((start - pos, start - pos + s.len())))
+                }
+                Some(Cow::Owned(_)) => Err(()),
+            }
+        };
+        let len = end - pos;
+        let rest = &b[pos..];
+        Some(Tail {
+            key: (0..len.div_ceil(8))
+                .map(|k| digit_shape(word(rest, k * 8, len)))
+                .collect(),
+            len,
+            at_end: end == b.len(),
+            message: message - pos,
+            level: h.level,
+            logger: range(&h.logger).ok()?,
+            thread: range(&h.thread).ok()?,
+            service: range(&h.service).ok()?,
+            trace_id: range(&h.trace_id).ok()?,
+            span_id: range(&h.span_id).ok()?,
+        })
+    }
+}
+
+/// How far `text_tail` may have read when it answered `message`: to the end of the second
+/// token from there and the byte that ends it, or 256 bytes past a `[` there.
+fn extent(b: &[u8], message: usize) -> usize {
+    let first = skip_spaces(b, message);
+    let second = skip_spaces(b, token_end(b, first));
+    let mut end = (token_end(b, second) + 1).min(b.len());
+    if b.get(first) == Some(&b'[') {
+        end = end.max((first + 256).min(b.len()));
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::HeaderParser;
+    use crate::timestamp::Timestamp;
+
+    fn reference() -> Timestamp {
+        Timestamp::from_civil(2026, 11, 20, 13, 0, 0, 0, 0).expect("valid date")
+    }
+
+    /// Every line's header with a memo that saw all the lines before it is the header
+    /// without one, field for field.
+    fn same_with_memo(lines: &[String]) -> Result<(), String> {
+        let parser = HeaderParser::default();
+        let mut memo = TailMemo::default();
+        for line in lines {
+            let plain = parser.parse(line, reference());
+            let memoized = parser.parse_with(line, reference(), Some(&mut memo));
+            if plain != memoized {
+                return Err(format!("{line:?}\nwithout: {plain:?}\nwith: {memoized:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The words of text headers and of the messages after them: levels, separators, pids,
+    /// brackets (threads, Sleuth ids, levels, unclosed), logger names with and without a
+    /// colon, `in`, `{file.py:12}`, digits.
+    const WORDS: &[&str] = &[
+        "INFO", "ERROR", "warn", "Debug", "trace", "alert", "1", "42", "7#7:", "---", "--", "-",
+        ":", "|", "=>", "[main]", "[nio-8080-exec-1]", "[ERROR]", "[pay,4bf92f3577b34da6,00f067aa0ba902b7]",
+        "[4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7]", "[pid 12:tid 34]", "[client 1.2.3.4]",
+        "[", "]", "[a b]", "[unclosed", "c.e.shop.Pay", "c.e.shop.Pay:", "app.worker", "Pay:",
+        "in", "{models.py:12}", "*12", "org.apache.Foo.bar", "POST", "/v1/x/12", "é", "\t", "",
+        "order=98000", "x:", "ERROR:", "[   main]",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn a_header_read_from_the_memo_is_the_header_read_again(
+            words in proptest::collection::vec(proptest::sample::select(WORDS), 0..14),
+            spaces in proptest::collection::vec(1usize..3, 14),
+            variants in proptest::collection::vec(proptest::collection::vec(1u8..=9, 4), 1..4),
+            stamp in proptest::sample::select(&[
+                "2026-11-20 13:00:00.123", "2026-11-20T13:00:00Z", "13:00:00.123",
+                "2026-11-20 13:00:00,000",
+            ][..]),
+        ) {
+            let mut tail = String::new();
+            for (w, n) in words.iter().zip(&spaces) {
+                tail.push_str(&" ".repeat(*n));
+                tail.push_str(w);
+            }
+            // The same line with other nonzero digits, and with a longer and a shorter end.
+            let mut lines = Vec::new();
+            for digits in &variants {
+                let mut next = digits.iter().cycle();
+                let t: String = tail
+                    .chars()
+                    .map(|c| match c {
+                        '1'..='9' => char::from(b'0' + *next.next().unwrap_or(&1)),
+                        c => c,
+                    })
+                    .collect();
+                // What follows can change what the tail's last words are: a separator
+                // after a name makes it the logger, a `]` closes a bracket.
+                for end in ["", " and more words 7", "]", " - x", " -", ": x", " INFO x", " ] x"] {
+                    lines.push(format!("{stamp}{t}{end}"));
+                }
+            }
+            lines.push(format!("{stamp}{tail}"));
+            if let Err(e) = same_with_memo(&lines) {
+                return Err(proptest::test_runner::TestCaseError::fail(e));
+            }
+        }
+    }
+
+    #[test]
+    fn typical_headers_read_from_the_memo_are_the_headers_read_again() {
+        let mut lines = Vec::new();
+        for i in 0..40 {
+            let d = i % 10;
+            lines.extend([
+                format!("2026-11-20 13:00:0{d}.00{d}  INFO 1 --- [nio-8080-exec-{i}] c.e.payments.ChargeController : POST /v1/charges order=9800{d} amount=1{d}.10 EUR"),
+                format!("2026-11-20 13:00:0{d}.00{d} ERROR 1 --- [pay] [exec-{d}] c.e.Pay : charge failed"),
+                format!("2026-11-20 13:00:0{d},00{d} - inventory.worker - INFO - reserved {i} items"),
+                format!("2026-11-20 13:00:0{d} [ERROR] message {d}"),
+                format!("2026-11-20 13:00:0{d} INFO [thread-{d}] a.b.C - [unclosed bracket {i}"),
+                format!("2026-11-20 13:00:0{d} INFO [thread-{d}] a.b.C - [bracket {i}] after"),
+                format!("2026-11-20 13:00:0{d} WARN"),
+                format!("2026-11-20 13:00:0{d} WARN "),
+                format!("2026-11-20 13:00:0{d}"),
+                format!("2026-11-20 13:00:0{d} INFO {}", "x".repeat(300 + i)),
+                format!("2026-11-20 13:00:0{d} INFO [{}] y", "t".repeat(300)),
+                format!("2026-11-20 13:00:0{d}  7#7: *{i} open() failed"),
+                format!("2026-11-20 13:00:0{d} INFO app in module: started {i}"),
+            ]);
+        }
+        same_with_memo(&lines).unwrap();
+        // And every line twice in a row, then all again in reverse.
+        let twice: Vec<String> = lines.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
+        same_with_memo(&twice).unwrap();
+        let mut reversed = twice;
+        reversed.reverse();
+        same_with_memo(&reversed).unwrap();
+    }
+
+    #[test]
+    fn the_memo_answers_lines_of_a_remembered_shape() {
+        let parser = HeaderParser::default();
+        let mut memo = TailMemo::default();
+        let a = "2026-11-20 13:00:00.000  INFO 1 --- [exec-1] c.e.Pay : POST /v1 order=1";
+        let b = "2026-11-20 13:00:01.001  INFO 7 --- [exec-8] c.e.Pay : POST /v1 order=2";
+        parser.parse_with(a, reference(), Some(&mut memo));
+        let remembered: usize = memo.slots.iter().flatten().flatten().count();
+        assert_eq!(remembered, 1);
+        let h = parser.parse_with(b, reference(), Some(&mut memo));
+        // Answered from the memo (nothing new remembered), with b's own thread.
+        assert_eq!(memo.slots.iter().flatten().flatten().count(), 1);
+        assert_eq!(h.thread.as_deref(), Some("exec-8"));
+        assert_eq!(h.logger.as_deref(), Some("c.e.Pay"));
+        assert_eq!(h.message, "POST /v1 order=2");
+        assert_eq!(h, parser.parse(b, reference()));
+    }
+}
