@@ -1096,6 +1096,23 @@ mod tests {
         }
     }
 
+    /// Every id name, in any case and with separators anywhere, passes `id_kind`'s inline
+    /// tests to the comparison; keys that only end in `id` do not get past them.
+    #[test]
+    fn every_id_name_passes_the_inline_tests() {
+        for name in fields::ID_NAMES {
+            let upper = name.to_ascii_uppercase();
+            let spaced: String = name.chars().flat_map(|c| [c, '_']).collect();
+            let dotted: String = name.chars().flat_map(|c| ['.', c, '-']).collect();
+            for key in [name.to_string(), upper, spaced, dotted, format!("a/{name}")] {
+                assert!(id_kind(&key).is_some(), "{key}");
+            }
+        }
+        for key in ["user_id", "order-id", "podId", "ID", "id", "uid", "a/id", "trace/id", "void"] {
+            assert!(!fields::ends_in_a_d_name(key.as_bytes(), key.len() - 1), "{key}");
+        }
+    }
+
     #[test]
     fn trims_like_std() {
         for t in [

@@ -218,11 +218,38 @@ pub(super) fn id_kind(key: &str) -> Option<IdKind> {
         last -= 1;
     }
     match b[..last].last().map(|c| c | 0x20) {
-        Some(b'd') => id_kind_rest(key, false),
+        Some(b'd') if ends_in_a_d_name(b, last - 1) => id_kind_rest(key, false),
         Some(b't') => id_kind_rest(key, true),
         _ => None,
     }
 }
+
+/// Every name of `id_kind_rest` that ends in `d` ends in `eid`, `nid`, `tid` or `qid`
+/// (`traceid`, `spanid`, `requestid`, `reqid`, `correlationid`), separators aside: asked of
+/// the letters before the `d` at `d`, so that `user_id` or `order_id` stop here.
+#[inline(always)]
+pub(super) fn ends_in_a_d_name(b: &[u8], d: usize) -> bool {
+    let before = |mut j: usize| {
+        while j > 0 && matches!(b[j - 1], b'_' | b'-' | b'.') {
+            j -= 1;
+        }
+        j
+    };
+    let i = before(d);
+    if i == 0 || b[i - 1] | 0x20 != b'i' {
+        return false;
+    }
+    let k = before(i - 1);
+    k > 0 && matches!(b[k - 1] | 0x20, b'e' | b'n' | b't' | b'q')
+}
+
+/// The names `id_kind_rest` knows, as it compares them (lower case, no separators).
+#[cfg(test)]
+pub(super) const ID_NAMES: &[&str] = &[
+    "traceid", "ddtraceid", "xb3traceid", "oteltraceid", "spanid", "ddspanid", "xb3spanid",
+    "otelspanid", "requestid", "xrequestid", "reqid", "correlationid", "xcorrelationid",
+    "traceparent",
+];
 
 /// `id_kind` for a key whose last letter is `d` or `t` (`ends_in_t`).
 #[inline(never)]
