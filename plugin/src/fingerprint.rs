@@ -85,6 +85,7 @@ pub const MEMO_SLOTS: usize = 512;
 /// with a slot's costs a fifth of building and hashing its template.
 pub struct MessageMemo {
     slots: Vec<MemoSlot>,
+    worth: crate::memo::Worth,
     /// The shape of the message asked about, a word per eight bytes.
     shape: Vec<u64>,
 }
@@ -103,6 +104,7 @@ impl Default for MessageMemo {
     fn default() -> Self {
         Self {
             slots: Vec::new(),
+            worth: crate::memo::Worth::default(),
             shape: Vec::with_capacity(MEMO_MAX_BYTES / 8 + 1),
         }
     }
@@ -113,7 +115,7 @@ impl MessageMemo {
     /// service was fingerprinted recently.
     pub fn of_message(&mut self, service: &str, message: &str) -> u64 {
         let b = message.as_bytes();
-        if b.len() > MEMO_MAX_BYTES {
+        if b.len() > MEMO_MAX_BYTES || !self.worth.ask() {
             return of_message(service, message);
         }
         if self.slots.is_empty() {
@@ -146,8 +148,10 @@ impl MessageMemo {
             && same_words(&slot.shape, &self.shape)
             && crate::json::same_bytes(slot.service.as_bytes(), service.as_bytes())
         {
+            self.worth.answered(true);
             return slot.fingerprint;
         }
+        self.worth.answered(false);
         let fingerprint = of_message(service, message);
         slot.len = b.len();
         slot.service.clear();

@@ -1,7 +1,8 @@
 //! CALI's Fluent Bit filter, as plain Rust: header parsing, multi-line stack-trace
 //! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
 //! knows about Fluent Bit's `wasm` filter, and it and `allocator` hold all of the `unsafe`,
-//! but for one `from_utf8_unchecked` on text checked to be ASCII (`bytes::utf8`).
+//! but for three `from_utf8_unchecked` on bytes already checked, each with its argument
+//! (`bytes::utf8`, a record's string in `json`, a record of a known shape in `filter`).
 
 pub mod allocator;
 pub mod bytes;
@@ -14,6 +15,7 @@ pub mod hash;
 pub mod header;
 pub mod json;
 pub mod language;
+pub mod memo;
 pub mod settings;
 pub mod streams;
 pub mod timestamp;

@@ -34,6 +34,7 @@ const INDEX_BYTES: usize = 32;
 #[derive(Default)]
 pub struct TailMemo {
     slots: Vec<[Option<Box<Tail>>; WAYS]>,
+    worth: crate::memo::Worth,
     /// The next way each slot replaces.
     next: Vec<u8>,
 }
@@ -65,6 +66,7 @@ impl TailMemo {
             || h.trace_id.is_some()
             || h.span_id.is_some()
             || pos > line.len()
+            || !self.worth.ask()
         {
             return text_tail(line, pos, h);
         }
@@ -77,9 +79,11 @@ impl TailMemo {
         let slot = slot_of(rest);
         for tail in self.slots[slot].iter().flatten() {
             if tail.matches(rest) {
+                self.worth.answered(true);
                 return tail.apply(line, pos, h);
             }
         }
+        self.worth.answered(false);
         let message = text_tail(line, pos, h);
         if let Some(tail) = Tail::remember(line, pos, message, h) {
             let way = usize::from(self.next[slot]);
