@@ -555,15 +555,27 @@ pub(super) fn date_only_at(b: &[u8], pos: usize) -> Option<(i32, u32, u32, usize
 pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
     let first = *b.get(pos)?;
     if first.is_ascii_digit() {
-        iso_at(b, pos)
-            .or_else(|| day_month_name_at(b, pos))
-            .or_else(|| numeric_date_at(b, pos))
-            .or_else(|| {
-                let mut parts = Parts::default();
-                let end = time_at(b, pos, &mut parts)?;
-                // A time alone needs its seconds: `10:10 foo` is not a header.
-                (end >= pos + 7).then_some((parts, end))
-            })
+        // An ISO date first, the usual header. Each other layout needs one or two digits
+        // first and a certain byte after them, so that byte picks the layouts tried, in
+        // their order: `20/Nov`, `20 Nov` or `20-Nov`, `11/20/2026` or `20.11.2026`, and a
+        // time after a colon. A line that starts with an address (`10.1.2.3 - -`) or a
+        // count tries one layout after the ISO date, or none.
+        iso_at(b, pos).or_else(|| {
+            let run = if b.get(pos + 1).is_some_and(u8::is_ascii_digit) { 2 } else { 1 };
+            match b.get(pos + run) {
+                Some(b'/') => day_month_name_at(b, pos).or_else(|| numeric_date_at(b, pos)),
+                Some(b'-' | b' ') => day_month_name_at(b, pos),
+                Some(b'.') => numeric_date_at(b, pos),
+                Some(b':') => {
+                    let mut parts = Parts::default();
+                    let end = time_at(b, pos, &mut parts)?;
+                    // A time alone needs its seconds: `10:10 foo` is not a header.
+                    (end >= pos + 7).then_some((parts, end))
+                }
+                // A third digit (or anything else): none of them.
+                _ => None,
+            }
+        })
     } else if first.is_ascii_alphabetic() {
         ctime_at(b, pos).or_else(|| month_name_date_at(b, pos))
     } else {
@@ -667,6 +679,80 @@ pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `timestamp_at` as it was first written: every layout tried in turn.
+    fn timestamp_at_every_layout(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
+        let first = *b.get(pos)?;
+        if first.is_ascii_digit() {
+            iso_at(b, pos)
+                .or_else(|| day_month_name_at(b, pos))
+                .or_else(|| numeric_date_at(b, pos))
+                .or_else(|| {
+                    let mut parts = Parts::default();
+                    let end = time_at(b, pos, &mut parts)?;
+                    (end >= pos + 7).then_some((parts, end))
+                })
+        } else {
+            timestamp_at(b, pos)
+        }
+    }
+
+    /// Every digit-first layout, and near misses at every byte of each.
+    #[test]
+    fn layouts_picked_by_their_first_bytes_read_as_every_layout_tried_on_each_layout() {
+        for base in [
+            "2026-11-20 13:10:00.123Z x",
+            "20/Nov/2026:13:10:00 +0000]",
+            "20 Nov 2026 13:10:00 x",
+            "20-Nov-2026 13:10:00",
+            "11/20/2026 1:10:00 PM",
+            "20.11.2026 13:10:00",
+            "13:10:00,123 x",
+            "1:10:00 x",
+            "10.1.2.3 - - [20/Nov/2026:13:10:00 +0000]",
+            "123 items",
+        ] {
+            for i in 0..base.len() {
+                for c in [b'0', b'9', b':', b'-', b'/', b'.', b' ', b'a', b'N'] {
+                    let mut b = base.as_bytes().to_vec();
+                    b[i] = c;
+                    for pos in 0..3 {
+                        assert_eq!(
+                            format!("{:?}", timestamp_at(&b, pos)),
+                            format!("{:?}", timestamp_at_every_layout(&b, pos)),
+                            "{:?} at {pos}",
+                            String::from_utf8_lossy(&b)
+                        );
+                    }
+                }
+            }
+            // The layouts themselves are read (the address and the count are not).
+            let layout = !base.starts_with("10.") && !base.starts_with("123");
+            assert_eq!(timestamp_at(base.as_bytes(), 0).is_some(), layout, "{base}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Picking the layouts by the first digits and the byte after them finds what
+        /// trying every layout finds.
+        #[test]
+        fn layouts_picked_by_their_first_bytes_read_as_every_layout_tried(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "1", "2", "0", "20", "2026", "13", "123", "10.1.2.3", "-", "/", ".", ":", " ",
+                "T", "Z", ",5", "Nov", "nov", "PM", "+01:00", "x", "12:30:45", "2026-11-20",
+            ]), 0..10),
+        ) {
+            let text = pieces.concat();
+            let b = text.as_bytes();
+            for pos in 0..b.len() {
+                proptest::prop_assert_eq!(
+                    format!("{:?}", timestamp_at(b, pos)),
+                    format!("{:?}", timestamp_at_every_layout(b, pos)),
+                    "{:?} at {}", text, pos
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_zone_name_and_offset_is_read_past_the_inline_first_byte_test() {
