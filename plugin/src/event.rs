@@ -182,7 +182,9 @@ pub fn write_group(
 
     let fp = match &exception {
         Some(exc) => fingerprint::of_exception(exc),
-        None => memos.messages.of_message(service.unwrap_or(""), &header.message),
+        None => memos
+            .messages
+            .of_message(service.unwrap_or(""), &header.message),
     };
 
     // `WordHash::with_seed(1)` over the tag and the stream, then the time and the text.

@@ -1028,7 +1028,10 @@ mod tests {
         assert_eq!(memo.of_message("a", &long), of_message("a", &long));
         // One shape, many messages: the digits do not matter.
         let first = memo.of_message("a", "POST /v1/charges order=98000 amount=18.10 EUR");
-        assert_eq!(first, of_message("a", "POST /v1/charges order=11111 amount=11.11 EUR"));
+        assert_eq!(
+            first,
+            of_message("a", "POST /v1/charges order=11111 amount=11.11 EUR")
+        );
         assert_eq!(
             memo.of_message("a", "POST /v1/charges order=98011 amount=49.10 EUR"),
             first

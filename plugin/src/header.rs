@@ -1108,8 +1108,13 @@ mod tests {
                 assert!(id_kind(&key).is_some(), "{key}");
             }
         }
-        for key in ["user_id", "order-id", "podId", "ID", "id", "uid", "a/id", "trace/id", "void"] {
-            assert!(!fields::ends_in_a_d_name(key.as_bytes(), key.len() - 1), "{key}");
+        for key in [
+            "user_id", "order-id", "podId", "ID", "id", "uid", "a/id", "trace/id", "void",
+        ] {
+            assert!(
+                !fields::ends_in_a_d_name(key.as_bytes(), key.len() - 1),
+                "{key}"
+            );
         }
     }
 

@@ -561,7 +561,11 @@ pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
         // time after a colon. A line that starts with an address (`10.1.2.3 - -`) or a
         // count tries one layout after the ISO date, or none.
         iso_at(b, pos).or_else(|| {
-            let run = if b.get(pos + 1).is_some_and(u8::is_ascii_digit) { 2 } else { 1 };
+            let run = if b.get(pos + 1).is_some_and(u8::is_ascii_digit) {
+                2
+            } else {
+                1
+            };
             match b.get(pos + run) {
                 Some(b'/') => day_month_name_at(b, pos).or_else(|| numeric_date_at(b, pos)),
                 Some(b'-' | b' ') => day_month_name_at(b, pos),

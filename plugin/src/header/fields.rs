@@ -246,8 +246,19 @@ pub(super) fn ends_in_a_d_name(b: &[u8], d: usize) -> bool {
 /// The names `id_kind_rest` knows, as it compares them (lower case, no separators).
 #[cfg(test)]
 pub(super) const ID_NAMES: &[&str] = &[
-    "traceid", "ddtraceid", "xb3traceid", "oteltraceid", "spanid", "ddspanid", "xb3spanid",
-    "otelspanid", "requestid", "xrequestid", "reqid", "correlationid", "xcorrelationid",
+    "traceid",
+    "ddtraceid",
+    "xb3traceid",
+    "oteltraceid",
+    "spanid",
+    "ddspanid",
+    "xb3spanid",
+    "otelspanid",
+    "requestid",
+    "xrequestid",
+    "reqid",
+    "correlationid",
+    "xcorrelationid",
     "traceparent",
 ];
 
