@@ -114,6 +114,7 @@ pub(super) fn digits_exact(b: &[u8], pos: usize, min: usize, max: usize) -> Opti
 }
 
 /// A fraction of a second at `pos` (its first digit): nanoseconds and the end.
+#[inline(always)]
 pub(super) fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
     let mut nanos = 0u32;
     let mut i = pos;
