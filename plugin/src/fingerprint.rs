@@ -82,7 +82,7 @@ pub const MEMO_SLOTS: usize = 512;
 /// or from `of_message`.
 ///
 /// In the interpreter, reading a message's shape (eight bytes per step) and comparing it
-/// with a slot's costs a fifth of building and hashing its template.
+/// with a slot's costs about a quarter of building and hashing its template.
 pub struct MessageMemo {
     slots: Vec<MemoSlot>,
     worth: crate::memo::Worth,

@@ -6,7 +6,7 @@
 //! bytes it reads and on nothing else when it starts from a header without fields, and it
 //! asks a digit only whether it is one: so a line whose tail has the same bytes, but for
 //! which nonzero digits it has (`bytes::digit_shape`), gets the same fields at the same
-//! places. In the interpreter, comparing a tail with a remembered one costs a fifth of
+//! places. In the interpreter, comparing a tail with a remembered one costs about a third of
 //! reading it again.
 //!
 //! What `text_tail` reads: each token it visits, each with the space or tab that ends it,
@@ -152,7 +152,7 @@ impl Tail {
     fn remember(line: &str, pos: usize, message: usize, h: &Header<'_>) -> Option<Tail> {
         let b = line.as_bytes();
         let end = extent(b, message).max(message);
-        if end - pos > MAX_KEY || message < pos {
+        if message < pos || end - pos > MAX_KEY {
             return None;
         }
         let range = |f: &Option<Cow<'_, str>>| -> Result<Option<(usize, usize)>, ()> {
