@@ -76,6 +76,21 @@ pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
+/// The eight bytes of `b` at `i` as one little-endian word, those at or past `end` as
+/// zeros (`i < end <= b.len()`).
+#[inline(always)]
+pub(crate) fn word_padded(b: &[u8], i: usize, end: usize) -> u64 {
+    if i + 8 <= end {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(w)
+    } else {
+        let mut w = [0u8; 8];
+        w[..end - i].copy_from_slice(&b[i..end]);
+        u64::from_le_bytes(w)
+    }
+}
+
 /// The index of the first byte at or after `from` that `hits` marks (by its high bit,
 /// eight bytes per step), or `bytes.len()`. The marked byte's place in its word is its
 /// lowest mark's (one `ctz`), not a byte loop over the word. The last few bytes are read

@@ -213,10 +213,7 @@ pub(super) enum IdKind {
 #[inline(always)]
 pub(super) fn id_kind(key: &str) -> Option<IdKind> {
     let b = key.as_bytes();
-    let mut last = b.len();
-    while last > 0 && matches!(b[last - 1], b'_' | b'-' | b'.') {
-        last -= 1;
-    }
+    let last = before_separators(b, b.len());
     match b[..last].last().map(|c| c | 0x20) {
         Some(b'd') if ends_in_a_d_name(b, last - 1) => id_kind_rest(key, false),
         Some(b't') => id_kind_rest(key, true),
@@ -229,18 +226,22 @@ pub(super) fn id_kind(key: &str) -> Option<IdKind> {
 /// the letters before the `d` at `d`, so that `user_id` or `order_id` stop here.
 #[inline(always)]
 pub(super) fn ends_in_a_d_name(b: &[u8], d: usize) -> bool {
-    let before = |mut j: usize| {
-        while j > 0 && matches!(b[j - 1], b'_' | b'-' | b'.') {
-            j -= 1;
-        }
-        j
-    };
-    let i = before(d);
+    let i = before_separators(b, d);
     if i == 0 || b[i - 1] | 0x20 != b'i' {
         return false;
     }
-    let k = before(i - 1);
+    let k = before_separators(b, i - 1);
     k > 0 && matches!(b[k - 1] | 0x20, b'e' | b'n' | b't' | b'q')
+}
+
+/// Where the id key separators (`_ - .`) that end `b[..end]` begin: the end of the key's
+/// last letter, as `id_kind` reads keys.
+#[inline(always)]
+fn before_separators(b: &[u8], mut end: usize) -> usize {
+    while end > 0 && matches!(b[end - 1], b'_' | b'-' | b'.') {
+        end -= 1;
+    }
+    end
 }
 
 /// The names `id_kind_rest` knows, as it compares them (lower case, no separators).
@@ -335,10 +336,7 @@ pub(super) fn scan_ids<'a>(line: &'a str, from: usize, h: &mut Header<'a>) {
         }
         // Every key ends in `id` or `traceparent`'s `nt` (separators aside, as `id_kind`
         // reads it): most colons (times, URLs) stop here.
-        let mut t = i;
-        while t > 0 && matches!(b[t - 1], b'_' | b'-' | b'.') {
-            t -= 1;
-        }
+        let t = before_separators(b, i);
         let tail = if t >= 2 {
             [b[t - 2].to_ascii_lowercase(), b[t - 1].to_ascii_lowercase()]
         } else {

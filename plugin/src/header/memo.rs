@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 
 use super::{text_tail, token_end, Header, Level};
-use crate::bytes::digit_shape;
+use crate::bytes::{digit_shape, word_padded};
 use crate::hash::WordHash;
 use crate::header::datetime::skip_spaces;
 
@@ -100,24 +100,10 @@ fn slot_of(rest: &[u8]) -> usize {
     let mut h = WordHash::with_seed(n as u64);
     let mut i = 0;
     while i < n {
-        h.write_u64(digit_shape(word(rest, i, n)));
+        h.write_u64(digit_shape(word_padded(rest, i, n)));
         i += 8;
     }
     h.finish128().0 as usize & (SLOTS - 1)
-}
-
-/// The eight bytes of `b` at `i`, those at or past `end` as zeros.
-#[inline(always)]
-fn word(b: &[u8], i: usize, end: usize) -> u64 {
-    if i + 8 <= end {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
-        u64::from_le_bytes(w)
-    } else {
-        let mut w = [0u8; 8];
-        w[..end - i].copy_from_slice(&b[i..end]);
-        u64::from_le_bytes(w)
-    }
 }
 
 impl Tail {
@@ -128,7 +114,7 @@ impl Tail {
         self.key
             .iter()
             .enumerate()
-            .all(|(k, &w)| digit_shape(word(rest, k * 8, self.len)) == w)
+            .all(|(k, &w)| digit_shape(word_padded(rest, k * 8, self.len)) == w)
     }
 
     /// Sets the remembered fields as slices of `line`; returns where the message starts.
@@ -172,7 +158,7 @@ impl Tail {
         let rest = &b[pos..];
         Some(Tail {
             key: (0..len.div_ceil(8))
-                .map(|k| digit_shape(word(rest, k * 8, len)))
+                .map(|k| digit_shape(word_padded(rest, k * 8, len)))
                 .collect(),
             len,
             at_end: end == b.len(),
