@@ -98,6 +98,9 @@ struct MemoSlot {
     service: String,
     shape: Vec<u64>,
     fingerprint: u64,
+    /// The message holds no id key (`header::no_id_key`), nor does one of its shape: asked
+    /// when the slot first answers (a slot that never answers is not asked).
+    ids_clear: Option<bool>,
 }
 
 impl Default for MessageMemo {
@@ -112,11 +115,13 @@ impl Default for MessageMemo {
 
 impl MessageMemo {
     /// `of_message(service, message)`, from the memo when a message of the same shape and
-    /// service was fingerprinted recently.
-    pub fn of_message(&mut self, service: &str, message: &str) -> u64 {
+    /// service was fingerprinted recently; and, when it was, whether the message holds no
+    /// id key (`header::no_id_key`: the search for ids may pass over it). `false` when not
+    /// known.
+    pub fn of_message(&mut self, service: &str, message: &str) -> (u64, bool) {
         let b = message.as_bytes();
         if b.len() > MEMO_MAX_BYTES || !self.worth.ask() {
-            return of_message(service, message);
+            return (of_message(service, message), false);
         }
         if self.slots.is_empty() {
             self.slots.resize_with(MEMO_SLOTS, || MemoSlot {
@@ -149,7 +154,10 @@ impl MessageMemo {
             && crate::json::same_bytes(slot.service.as_bytes(), service.as_bytes())
         {
             self.worth.answered(true);
-            return slot.fingerprint;
+            let ids_clear = *slot
+                .ids_clear
+                .get_or_insert_with(|| crate::header::no_id_key(b));
+            return (slot.fingerprint, ids_clear);
         }
         self.worth.answered(false);
         let fingerprint = of_message(service, message);
@@ -159,7 +167,8 @@ impl MessageMemo {
         slot.shape.clear();
         slot.shape.extend_from_slice(&self.shape);
         slot.fingerprint = fingerprint;
-        fingerprint
+        slot.ids_clear = None;
+        (fingerprint, false)
     }
 }
 
@@ -991,13 +1000,20 @@ mod tests {
                     let m = format!("{m} {round}{i} {}", "x".repeat(round % 3));
                     for service in ["", "pay"] {
                         let expected = of_message(service, &m);
-                        proptest::prop_assert_eq!(memo.of_message(service, &m), expected);
-                        proptest::prop_assert_eq!(memo.of_message(service, &m), expected);
+                        for _ in 0..2 {
+                            let (fingerprint, ids_clear) = memo.of_message(service, &m);
+                            proptest::prop_assert_eq!(fingerprint, expected);
+                            // Only a message that holds no id key is said to hold none.
+                            proptest::prop_assert!(
+                                !ids_clear || crate::header::no_id_key(m.as_bytes()),
+                                "{:?}", m
+                            );
+                        }
                     }
                 }
             }
             for m in &messages {
-                proptest::prop_assert_eq!(memo.of_message("pay", m), of_message("pay", m));
+                proptest::prop_assert_eq!(memo.of_message("pay", m).0, of_message("pay", m));
             }
         }
     }
@@ -1019,21 +1035,24 @@ mod tests {
             let (fa, fb) = (of_message(sa, a), of_message(sb, b));
             assert_ne!(fa, fb, "{a:?} {b:?}");
             for _ in 0..2 {
-                assert_eq!(memo.of_message(sa, a), fa, "{a:?}");
-                assert_eq!(memo.of_message(sb, b), fb, "{b:?}");
+                assert_eq!(memo.of_message(sa, a).0, fa, "{a:?}");
+                assert_eq!(memo.of_message(sb, b).0, fb, "{b:?}");
             }
         }
         // A long message is answered without the memo, the same.
         let long = format!("{} 42", "word ".repeat(MEMO_MAX_BYTES / 5));
-        assert_eq!(memo.of_message("a", &long), of_message("a", &long));
+        assert_eq!(memo.of_message("a", &long).0, of_message("a", &long));
         // One shape, many messages: the digits do not matter.
-        let first = memo.of_message("a", "POST /v1/charges order=98000 amount=18.10 EUR");
+        let first = memo
+            .of_message("a", "POST /v1/charges order=98000 amount=18.10 EUR")
+            .0;
         assert_eq!(
             first,
             of_message("a", "POST /v1/charges order=11111 amount=11.11 EUR")
         );
         assert_eq!(
-            memo.of_message("a", "POST /v1/charges order=98011 amount=49.10 EUR"),
+            memo.of_message("a", "POST /v1/charges order=98011 amount=49.10 EUR")
+                .0,
             first
         );
     }

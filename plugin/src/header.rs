@@ -14,6 +14,7 @@ mod layout;
 mod memo;
 mod start;
 
+pub(crate) use fields::no_id_key;
 pub use memo::TailMemo;
 
 use datetime::*;
@@ -212,19 +213,37 @@ impl HeaderParser {
         reference: Timestamp,
         memo: Option<&mut TailMemo>,
     ) -> Header<'a> {
+        let (mut h, ids) = self.parse_head(line, reference, memo);
+        if let Some(ids) = ids {
+            ids.scan(line, None, &mut h);
+        }
+        h
+    }
+
+    /// `parse_with` but for the search for ids in the text, which the caller runs (`IdSearch`),
+    /// `None` for a JSON log line (its ids are its fields).
+    #[inline(always)]
+    pub fn parse_head<'a>(
+        &self,
+        line: &'a str,
+        reference: Timestamp,
+        memo: Option<&mut TailMemo>,
+    ) -> (Header<'a>, Option<IdSearch>) {
         let mut h = Header {
             message: Cow::Borrowed(line),
             ..Header::default()
         };
         if trim_start(line).starts_with('{') && parse_json(line, reference, &mut h) {
-            return h;
+            return (h, None);
         }
         // Where a timestamp that starts the line ends: no id key can be inside it, so the
         // search for ids starts there.
         let mut time_end = 0;
+        // A stretch the tail memo knows holds no id key.
+        let mut clear = None;
         let message_start = match self.custom_header(line, reference, &mut h) {
             Some(p) => Some(p),
-            None => builtin_header(line, reference, &mut h, &mut time_end, memo),
+            None => builtin_header(line, reference, &mut h, &mut time_end, memo, &mut clear),
         };
         match message_start {
             Some(MESSAGE_SET) => {}
@@ -236,8 +255,11 @@ impl HeaderParser {
             }
         }
         php_level(&mut h);
-        scan_ids(line, time_end, &mut h);
-        h
+        let ids = IdSearch {
+            from: time_end,
+            clear,
+        };
+        (h, Some(ids))
     }
 
     /// Cheap test used by the grouper: does this line begin a new timestamped event?
@@ -299,6 +321,22 @@ impl HeaderParser {
     }
 }
 
+/// The search for ids in a text line's header that `HeaderParser::parse_head` leaves to
+/// its caller: from where, and a stretch known to hold no id key.
+pub struct IdSearch {
+    from: usize,
+    clear: Option<(usize, usize)>,
+}
+
+impl IdSearch {
+    /// Sets the ids marked in `line` (the line `parse_head` read) on `h`. `also_clear`: one
+    /// more stretch of the line known to hold no id key (`MessageMemo` knows one).
+    #[inline(always)]
+    pub fn scan<'a>(self, line: &'a str, also_clear: Option<(usize, usize)>, h: &mut Header<'a>) {
+        scan_ids(line, self.from, [self.clear, also_clear], h);
+    }
+}
+
 /// Text after a bracketed timestamp, inside its brackets: Serilog's `[13:10:00 ERR]`,
 /// Celery's `[2026-11-20 13:10:00,123: ERROR/MainProcess]` (level, then the process).
 #[inline(never)]
@@ -338,6 +376,7 @@ fn builtin_header<'a>(
     h: &mut Header<'a>,
     time_end: &mut usize,
     memo: Option<&mut TailMemo>,
+    clear: &mut Option<(usize, usize)>,
 ) -> Option<usize> {
     let b = line.as_bytes();
     let first = *b.first()?;
@@ -379,7 +418,7 @@ fn builtin_header<'a>(
             }
         }
         return Some(match memo {
-            Some(memo) => memo.text_tail(line, end, h),
+            Some(memo) => memo.text_tail(line, end, h, clear),
             None => text_tail(line, end, h),
         });
     }
@@ -1086,12 +1125,104 @@ mod tests {
                     message: Cow::Borrowed(line.as_str()),
                     ..Header::default()
                 };
-                scan_ids(&line, 0, &mut from_start);
+                scan_ids(&line, 0, [None, None], &mut from_start);
                 let ids = |h: &Header<'_>| {
                     [&h.trace_id, &h.span_id, &h.request_id, &h.correlation_id]
                         .map(|id| id.as_deref().map(str::to_owned))
                 };
                 assert_eq!(ids(&parsed), ids(&from_start), "{line}");
+            }
+        }
+    }
+
+    /// The ids `scan_ids` finds in `line`, with or without stretches said to be clear.
+    fn ids_in(line: &str, clear: [Option<(usize, usize)>; 2]) -> [Option<String>; 4] {
+        let mut h = Header {
+            message: Cow::Borrowed(line),
+            ..Header::default()
+        };
+        scan_ids(line, 0, clear, &mut h);
+        [h.trace_id, h.span_id, h.request_id, h.correlation_id]
+            .map(|id| id.as_deref().map(str::to_owned))
+    }
+
+    /// Texts `no_id_key` says hold no id key, and texts it may not say that of: a key it
+    /// would name, one that may go on before the text, one with a digit (`x-b3-traceid`
+    /// names an id, `x-b4-traceid` does not).
+    #[test]
+    fn no_id_key_tells_texts_without_an_id_key() {
+        for clear in [
+            "",
+            "POST /v1/charges order=98000 amount=18.10 EUR",
+            " user_id=5 count=2 at 13:00:00",
+            " id=5 x:1 nt=3 amount=4",
+            "c.e.Pay : done",
+            " uid=7",
+        ] {
+            assert!(no_id_key(clear.as_bytes()), "{clear:?}");
+        }
+        for not_clear in [
+            " trace_id=abc",
+            "x traceId: abc",
+            " X-Request-ID: q",
+            " traceparent=00-a-b-01",
+            "id=5",
+            "uid=7",
+            "_id=5",
+            "trace_id=1",
+            " x-b3-traceid=1",
+            " x-b4-traceid=1",
+            " span9id=1",
+        ] {
+            assert!(!no_id_key(not_clear.as_bytes()), "{not_clear:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A stretch `no_id_key` says is clear may be passed over: the search finds the
+        /// same ids in any line that holds it, or a text of its shape (other nonzero
+        /// digits), anywhere, beside a second clear stretch or not.
+        #[test]
+        fn a_clear_stretch_hides_no_id(
+            words in proptest::collection::vec(proptest::sample::select(&[
+                "trace_id=4bf9", "traceId:", "X-Request-ID:", "x-b3-traceid=12", "x-b4-traceid=1",
+                "span-id=3",
+                "user_id=5", "amount=7", "count:2", "id=1", "nt=2", "_id:", "ID=", "d:", "t=",
+                "x", "abc", "13:00:00", "a.b.C", "-", "_", ".", "=", ":", "\"", "9", "é",
+                "correlation_id=\"c-1\"", "traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ][..]), 0..10),
+            glue in proptest::collection::vec(proptest::sample::select(&[" ", "", "=", ":", "-"][..]), 10),
+            cut in (0usize..10, 0usize..10),
+            digits in proptest::collection::vec(1u8..=9, 6),
+        ) {
+            let mut line = String::new();
+            for (w, g) in words.iter().zip(&glue) {
+                line.push_str(w);
+                line.push_str(g);
+            }
+            let b = line.as_bytes();
+            // Stretches at word boundaries (any byte place would do; these keep UTF-8 whole).
+            let bounds: Vec<usize> = (0..=line.len()).filter(|&i| line.is_char_boundary(i)).collect();
+            let at = |k: usize| bounds[k * bounds.len() / 10];
+            let (s, e) = (at(cut.0.min(cut.1)), at(cut.0.max(cut.1)));
+            if no_id_key(&b[s..e]) {
+                let mut next = digits.iter().cycle();
+                // The same shape: each nonzero digit of the stretch replaced.
+                let other: String = line[s..e]
+                    .chars()
+                    .map(|c| match c {
+                        '1'..='9' => char::from(b'0' + *next.next().unwrap_or(&1)),
+                        c => c,
+                    })
+                    .collect();
+                let variant = format!("{}{}{}", &line[..s], other, &line[e..]);
+                for l in [&line, &variant] {
+                    let whole = ids_in(l, [None, None]);
+                    proptest::prop_assert_eq!(&ids_in(l, [Some((s, e)), None]), &whole, "{:?} {}..{}", l, s, e);
+                    proptest::prop_assert_eq!(&ids_in(l, [None, Some((s, e))]), &whole, "{:?}", l);
+                    // With the empty stretch at its end as the other.
+                    proptest::prop_assert_eq!(&ids_in(l, [Some((e, e)), Some((s, e))]), &whole, "{:?}", l);
+                }
             }
         }
     }

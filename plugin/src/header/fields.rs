@@ -237,6 +237,59 @@ pub(super) fn ends_in_a_d_name(b: &[u8], d: usize) -> bool {
 /// Where the id key separators (`_ - .`) that end `b[..end]` begin: the end of the key's
 /// last letter, as `id_kind` reads keys.
 #[inline(always)]
+/// Where the key of the `=` or `:` at `i` starts, when it may name an id (`None` for most
+/// marks); and the first byte the answer read, `None` when it would have read before
+/// `b`'s start (`no_id_key` asks that a text holds all it reads).
+///
+/// Every id key ends in `id` or `traceparent`'s `nt` (separators aside, as `id_kind` reads
+/// it), most colons (times, URLs) stop at that; and `id_kind` would also say no to a key
+/// shorter than `traceparent` ending in `nt` (`amount`, `count`), or shorter than five:
+/// both asked here, without its call.
+fn candidate_key(b: &[u8], i: usize) -> (Option<usize>, Option<usize>) {
+    let t = before_separators(b, i);
+    if t < 2 {
+        return (None, None);
+    }
+    let tail = [b[t - 2].to_ascii_lowercase(), b[t - 1].to_ascii_lowercase()];
+    if tail != *b"id" && tail != *b"nt" {
+        return (None, Some(t - 2));
+    }
+    let mut k = i;
+    while k > 0 && (b[k - 1].is_ascii_alphanumeric() || matches!(b[k - 1], b'_' | b'-' | b'.')) {
+        k -= 1;
+    }
+    let read_from = k.checked_sub(1);
+    let long_enough = i - k >= 5 && (tail == *b"id" || i - k >= b"traceparent".len());
+    (long_enough.then_some(k), read_from)
+}
+
+/// Whether `scan_ids` finds no id key at any `=` or `:` of `b`, by bytes of `b` alone, and would find none in a text of the same shape (`bytes::digit_shape`): such
+/// a text has the same marks at the same places and the same bytes around them but for
+/// digits, which are none of `_ - . i d n t` and are read as any letter or digit where a
+/// key is delimited. A key `id_kind` is asked about must hold no digit (`x-b3-traceid`
+/// names an id, `x-b4-traceid` does not).
+pub(crate) fn no_id_key(b: &[u8]) -> bool {
+    let mut j = 0;
+    loop {
+        j = crate::bytes::find2(b, j, b'=', b':');
+        if j >= b.len() {
+            return true;
+        }
+        let (key, read_from) = candidate_key(b, j);
+        if read_from.is_none() {
+            return false;
+        }
+        if let Some(k) = key {
+            // (A key's bytes are ASCII letters, digits and separators.)
+            let key = std::str::from_utf8(&b[k..j]).unwrap_or("");
+            if b[k..j].iter().any(u8::is_ascii_digit) || id_kind(key).is_some() {
+                return false;
+            }
+        }
+        j += 1;
+    }
+}
+
 fn before_separators(b: &[u8], mut end: usize) -> usize {
     while end > 0 && matches!(b[end - 1], b'_' | b'-' | b'.') {
         end -= 1;
@@ -321,67 +374,77 @@ fn assign_id<'a>(kind: IdKind, value: Cow<'a, str>, h: &mut Header<'a>) {
 /// `SpanId:5018968b4ab3f342,` — each key immediately before `=` or `:`.
 /// `from`: where to start looking for the `:` or `=` after a key (the end of a timestamp
 /// that starts the line, which holds none); a key may still begin before it.
-pub(super) fn scan_ids<'a>(line: &'a str, from: usize, h: &mut Header<'a>) {
+/// `clear`: stretches of the line where it finds no id key (`no_id_key`: `TailMemo` and
+/// `MessageMemo` know some), passed over without a look.
+pub(super) fn scan_ids<'a>(
+    line: &'a str,
+    from: usize,
+    clear: [Option<(usize, usize)>; 2],
+    h: &mut Header<'a>,
+) {
     if h.is_json {
         return;
     }
     let b = line.as_bytes();
     let window = b.len().min(ID_WINDOW);
-    let mut i = from.min(window);
-    let b_window = &b[..window];
-    loop {
-        i = crate::bytes::find2(b_window, i, b'=', b':');
-        if i >= window {
+    // The stretches to search: from `from` to the window's end, less the clear ones.
+    let none = (usize::MAX, usize::MAX);
+    let (mut c0, mut c1) = (clear[0].unwrap_or(none), clear[1].unwrap_or(none));
+    if c1.0 < c0.0 {
+        (c0, c1) = (c1, c0);
+    }
+    let mut stretches = [(0, 0); 3];
+    let mut n = 0;
+    let mut at = from.min(window);
+    for (start, end) in [c0, c1, (window, window)] {
+        if start > at {
+            stretches[n] = (at, start.min(window));
+            n += 1;
+        }
+        at = at.max(end);
+        if at >= window {
             break;
         }
-        // Every key ends in `id` or `traceparent`'s `nt` (separators aside, as `id_kind`
-        // reads it): most colons (times, URLs) stop here.
-        let t = before_separators(b, i);
-        let tail = if t >= 2 {
-            [b[t - 2].to_ascii_lowercase(), b[t - 1].to_ascii_lowercase()]
-        } else {
-            [0, 0]
-        };
-        if tail != *b"id" && tail != *b"nt" {
-            i += 1;
-            continue;
+    }
+    let mut i = 0;
+    for &(start, limit) in &stretches[..n] {
+        i = i.max(start);
+        loop {
+            // (`i` may be past `limit`, after an id's value: it then stays there.)
+            let mark = crate::bytes::find2(&b[..limit], i, b'=', b':');
+            if mark >= limit {
+                break;
+            }
+            i = mark;
+            let kind = match candidate_key(b, i).0 {
+                Some(k) => id_kind(&line[k..i]),
+                None => None,
+            };
+            let Some(kind) = kind else {
+                i += 1;
+                continue;
+            };
+            let mut v = skip_spaces(b, i + 1);
+            let quoted = matches!(b.get(v), Some(b'"' | b'\''));
+            if quoted {
+                v += 1;
+            }
+            let mut e = v;
+            while e < b.len()
+                && (b[e].is_ascii_alphanumeric()
+                    || matches!(b[e], b'-' | b'_' | b'.' | b':' | b'/' | b'+'))
+            {
+                e += 1;
+            }
+            // `RequestId:0HMD3I6TBKKDD:00000002` keeps its colon; a trailing `.` or `:` is prose.
+            while e > v && matches!(b[e - 1], b'.' | b':') {
+                e -= 1;
+            }
+            if e > v {
+                assign_id(kind, Cow::Borrowed(&line[v..e]), h);
+            }
+            i = e.max(i + 1);
         }
-        let mut k = i;
-        while k > 0 && (b[k - 1].is_ascii_alphanumeric() || matches!(b[k - 1], b'_' | b'-' | b'.'))
-        {
-            k -= 1;
-        }
-        // (`id_kind` would also say no to a key shorter than `traceparent` ending in `nt`,
-        // `amount` or `count`: asked here, without its call.)
-        let kind = if i - k >= 5 && (tail == *b"id" || i - k >= b"traceparent".len()) {
-            id_kind(&line[k..i])
-        } else {
-            None
-        };
-        let Some(kind) = kind else {
-            i += 1;
-            continue;
-        };
-        let mut v = skip_spaces(b, i + 1);
-        let quoted = matches!(b.get(v), Some(b'"' | b'\''));
-        if quoted {
-            v += 1;
-        }
-        let mut e = v;
-        while e < b.len()
-            && (b[e].is_ascii_alphanumeric()
-                || matches!(b[e], b'-' | b'_' | b'.' | b':' | b'/' | b'+'))
-        {
-            e += 1;
-        }
-        // `RequestId:0HMD3I6TBKKDD:00000002` keeps its colon; a trailing `.` or `:` is prose.
-        while e > v && matches!(b[e - 1], b'.' | b':') {
-            e -= 1;
-        }
-        if e > v {
-            assign_id(kind, Cow::Borrowed(&line[v..e]), h);
-        }
-        i = e.max(i + 1);
     }
 }
 

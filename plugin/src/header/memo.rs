@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 
+use super::fields::no_id_key;
 use super::{text_tail, token_end, Header, Level};
 use crate::bytes::{digit_shape, word_padded};
 use crate::hash::WordHash;
@@ -46,6 +47,10 @@ struct Tail {
     len: usize,
     /// The key reaches the end of its line: a line matches only if it ends there too.
     at_end: bool,
+    /// `scan_ids` turns away every `=` and `:` of the key by the key's own bytes
+    /// (`no_id_key`), so it need not look there in a line that matches: asked when the tail
+    /// first answers.
+    ids_clear: Option<bool>,
     message: usize,
     level: Option<Level>,
     logger: Option<(usize, usize)>,
@@ -58,7 +63,15 @@ struct Tail {
 impl TailMemo {
     /// `text_tail(line, pos, h)`, from the memo when a tail of the same shape was read
     /// recently. Only for a header with no field set yet (the timestamp aside).
-    pub(super) fn text_tail<'a>(&mut self, line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
+    /// `clear`: set to the tail's stretch of the line when a remembered tail answers and no
+    /// id key ends in it (`Tail::ids_clear`).
+    pub(super) fn text_tail<'a>(
+        &mut self,
+        line: &'a str,
+        pos: usize,
+        h: &mut Header<'a>,
+        clear: &mut Option<(usize, usize)>,
+    ) -> usize {
         if h.level.is_some()
             || h.logger.is_some()
             || h.thread.is_some()
@@ -77,9 +90,16 @@ impl TailMemo {
             self.next = vec![0; SLOTS];
         }
         let slot = slot_of(rest);
-        for tail in self.slots[slot].iter().flatten() {
+        for tail in self.slots[slot].iter_mut().flatten() {
             if tail.matches(rest) {
                 self.worth.answered(true);
+                // (The line has the key's shape: the answer is the remembered line's.)
+                if *tail
+                    .ids_clear
+                    .get_or_insert_with(|| no_id_key(&rest[..tail.len]))
+                {
+                    *clear = Some((pos, pos + tail.len));
+                }
                 return tail.apply(line, pos, h);
             }
         }
@@ -162,6 +182,7 @@ impl Tail {
                 .collect(),
             len,
             at_end: end == b.len(),
+            ids_clear: None,
             message: message - pos,
             level: h.level,
             logger: range(&h.logger).ok()?,
@@ -212,7 +233,7 @@ mod tests {
 
     /// The words of text headers and of the messages after them: levels, separators, pids,
     /// brackets (threads, Sleuth ids, levels, unclosed), logger names with and without a
-    /// colon, `in`, `{file.py:12}`, digits.
+    /// colon, `in`, `{file.py:12}`, digits, ids (one whose key has a digit).
     const WORDS: &[&str] = &[
         "INFO",
         "ERROR",
@@ -254,6 +275,10 @@ mod tests {
         "\t",
         "",
         "order=98000",
+        "trace_id=ab1",
+        "x-b4-traceid=1",
+        "span_id:",
+        "uid=3",
         "x:",
         "ERROR:",
         "[   main]",
