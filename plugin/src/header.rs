@@ -474,11 +474,18 @@ fn trim(s: &str) -> &str {
     }
 }
 
-/// `s.trim_start()`, without the character decoding when there is nothing to trim.
+/// `s.trim_start()`, without the character decoding: ASCII white space is passed over byte
+/// by byte, and only text that then starts with a non-ASCII character (which may be white
+/// space too) is left to `str::trim_start`.
 fn trim_start(s: &str) -> &str {
-    match s.as_bytes().first() {
-        Some(&a) if is_plain(a) => s,
-        _ => s.trim_start(),
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b'\t'..=b'\r' | b' ') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(&c) if c >= 0x80 => s[i..].trim_start(),
+        _ => &s[i..],
     }
 }
 
@@ -746,12 +753,10 @@ fn klog_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
     if end > p && b[p..end].iter().all(u8::is_ascii_digit) {
         h.thread = Some(Cow::Borrowed(&line[p..end]));
     }
-    match b[pos..b.len().min(pos + 200)]
-        .iter()
-        .position(|&c| c == b']')
-    {
-        Some(q) => pos + q + 1,
-        None => pos,
+    let reach = &b[..b.len().min(pos + 200)];
+    match crate::bytes::find(reach, pos.min(reach.len()), b']') {
+        q if q < reach.len() => q + 1,
+        _ => pos,
     }
 }
 
@@ -1521,6 +1526,38 @@ mod tests {
             assert_eq!(h.level, Some(level), "{status}");
             assert_eq!(ts(&h), "2024-05-16T17:49:17Z");
             assert!(h.message.starts_with("\"GET /x"));
+        }
+    }
+
+    /// `trim_start` is `str::trim_start`: ASCII white space, Unicode white space after it
+    /// or alone, and characters that are not white space, in every order of two and three.
+    #[test]
+    fn trim_start_is_the_standard_one() {
+        let pieces = [
+            " ",
+            "\t",
+            "\n",
+            "\r",
+            "\x0b",
+            "\x0c",
+            "\u{85}",
+            "\u{a0}",
+            "\u{2003}",
+            "\u{3000}",
+            "x",
+            "é",
+            "\u{1f600}",
+            "\x00",
+            "\x1f",
+            "",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let s = format!("{a}{b}{c}tail");
+                    assert_eq!(trim_start(&s), s.trim_start(), "{s:?}");
+                }
+            }
         }
     }
 
