@@ -220,8 +220,8 @@ impl HeaderParser {
         h
     }
 
-    /// `parse_with` but for the search for ids in the text, which the caller runs (`IdSearch`),
-    /// `None` for a JSON log line (its ids are its fields).
+    /// `parse_with` but for the search for ids in the text, which the caller runs
+    /// (`IdSearch`; `None` for a JSON log line, whose ids are its fields).
     #[inline(always)]
     pub fn parse_head<'a>(
         &self,

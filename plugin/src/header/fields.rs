@@ -263,11 +263,12 @@ fn candidate_key(b: &[u8], i: usize) -> (Option<usize>, Option<usize>) {
     (long_enough.then_some(k), read_from)
 }
 
-/// Whether `scan_ids` finds no id key at any `=` or `:` of `b`, by bytes of `b` alone, and would find none in a text of the same shape (`bytes::digit_shape`): such
-/// a text has the same marks at the same places and the same bytes around them but for
-/// digits, which are none of `_ - . i d n t` and are read as any letter or digit where a
-/// key is delimited. A key `id_kind` is asked about must hold no digit (`x-b3-traceid`
-/// names an id, `x-b4-traceid` does not).
+/// Whether `scan_ids` finds no id key at any `=` or `:` of `b`, by bytes of `b` alone, and
+/// would find none in a text of the same shape (`bytes::digit_shape`): such a text has the
+/// same marks at the same places and the same bytes around them but for digits, which are
+/// none of `_ - . i d n t` and are read as any letter or digit where a key is delimited. A
+/// key `id_kind` is asked about must hold no digit (`x-b3-traceid` names an id,
+/// `x-b4-traceid` does not).
 pub(crate) fn no_id_key(b: &[u8]) -> bool {
     let mut j = 0;
     loop {
