@@ -147,6 +147,16 @@ pub fn write_group(
     };
     let time = group.first.time;
     let (mut header, ids) = header_parser.parse_head(first_line, time, Some(&mut memos.tails));
+    // A JSON line's header holds, borrowed from the line, only members' values that are
+    // strings without escapes (so without a quote, a backslash or a control character) or
+    // numbers and literals: text that needs no escaping. The one other text it may borrow
+    // is the whole line (its message when no member names one), which starts at the
+    // line's first byte, before any value.
+    let verbatim = if header.is_json {
+        first_line.get(1..).unwrap_or("")
+    } else {
+        verbatim
+    };
 
     // Out of the header, which the search for ids below still writes to (as the service).
     let header_stack = header.stack_trace.take();
@@ -692,6 +702,68 @@ mod tests {
             &mut Memos::default(),
         );
         out
+    }
+
+    /// A JSON line's values go out copied as they are only where they need no escaping:
+    /// values with escapes of every kind, numbers, nested members, a line without a message
+    /// member (its message is the whole line) and a line that is not valid JSON give
+    /// events whose members are the line's values, with the record's string escaped or not.
+    #[test]
+    fn json_line_values_are_copied_only_when_they_need_no_escaping() {
+        let lines = [
+            r#"{"level":"error","msg":"plain text","logger":"a.b","thread":"main","trace_id":"4bf9"}"#,
+            r#"{"level":"error","msg":"say \"hi\"","logger":"a\\b","thread":"t\tx","trace_id":"4b\u0001f9"}"#,
+            r#"{"severity":"WARNING","message":"line\nnext \u00e9\u2028 /x\/y","service":{"name":"pay\"s"}}"#,
+            r#"{"level":50,"msg":12.5,"log":{"logger":"n\"l"},"dd":{"trace_id":"9\\9"}}"#,
+            r#"{"level":"info","logger":"no message here","n":1}"#,
+            r#" {"level":"info","msg":"leading space"}"#,
+            r#"{"level":"info","msg":"not valid", }"#,
+            r#"{"msg":"not valid" trace_id=ab\"cd request_id=x\\y}"#,
+            r#"{"level":"info","msg":"é ü 中 \ud83d\ude00","thread":"ß"}"#,
+        ];
+        for line in lines {
+            let want: Option<serde_json::Value> = serde_json::from_str(line).ok();
+            for escaped in [false, true] {
+                let mut g = group(line.to_string());
+                g.kind = GroupKind::Json;
+                let mut form = String::new();
+                json::write_escaped(&mut form, line);
+                g.first.json = if escaped {
+                    LineJson::Escaped(form)
+                } else {
+                    LineJson::Unknown
+                };
+                let event = event_of(&g);
+                let e: serde_json::Value = serde_json::from_str(&event)
+                    .unwrap_or_else(|err| panic!("{line}: {err}: {event}"));
+                assert_eq!(e["log_content"], *line, "{event}");
+                let Some(want) = &want else {
+                    // Not JSON: read as text, the whole line its message.
+                    assert_eq!(e["message"], *line, "{event}");
+                    continue;
+                };
+                let msg = want.get("msg").or(want.get("message"));
+                match msg {
+                    Some(serde_json::Value::String(m)) => assert_eq!(e["message"], *m),
+                    Some(n) => assert_eq!(e["message"], n.to_string()),
+                    None => assert_eq!(e["message"], *line, "{event}"),
+                }
+                let logger = want.get("logger").or(want.pointer("/log/logger"));
+                if let Some(l) = logger {
+                    assert_eq!(e["logger"], *l, "{event}");
+                }
+                if let Some(t) = want.get("thread") {
+                    assert_eq!(e["thread"], *t, "{event}");
+                }
+                let trace = want.get("trace_id").or(want.pointer("/dd/trace_id"));
+                if let Some(t) = trace {
+                    assert_eq!(e["trace_id"], *t, "{event}");
+                }
+                if let Some(s) = want.pointer("/service/name") {
+                    assert_eq!(e["service"], *s, "{event}");
+                }
+            }
+        }
     }
 
     /// The memos change no event: lines of a few shapes, their digits varied, with ids in
