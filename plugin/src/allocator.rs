@@ -16,6 +16,22 @@ const MIN_CLASS: usize = 16;
 pub const MAX_CLASS: usize = 8192;
 const CLASSES: usize = (MAX_CLASS / MIN_CLASS).trailing_zeros() as usize + 1;
 
+/// The class of the sizes `16 * i + 1 ..= 16 * (i + 1)`: the `c` whose `MIN_CLASS << c` is
+/// the smallest class that holds them.
+const CLASS_OF: [u8; MAX_CLASS / MIN_CLASS] = {
+    let mut table = [0u8; MAX_CLASS / MIN_CLASS];
+    let mut i = 0;
+    while i < table.len() {
+        let mut c = 0;
+        while (1usize << c) < i + 1 {
+            c += 1;
+        }
+        table[i] = c as u8;
+        i += 1;
+    }
+    table
+};
+
 pub struct SizeClasses {
     /// Head of each class's list of free blocks; a free block's first word links to the
     /// next one.
@@ -34,12 +50,15 @@ impl SizeClasses {
     }
 
     /// The class of a layout, or `None` when it is left to the system allocator.
+    #[inline(always)]
     fn class_of(layout: Layout) -> Option<usize> {
         if layout.size() > MAX_CLASS || layout.align() > MIN_CLASS {
             return None;
         }
-        let size = layout.size().max(MIN_CLASS).next_power_of_two();
-        Some((size / MIN_CLASS).trailing_zeros() as usize)
+        // A table, not `next_power_of_two` and `trailing_zeros`: WAMR's interpreter counts
+        // leading and trailing zeros bit by bit, and every allocation asks this.
+        let size = layout.size().max(MIN_CLASS);
+        Some(usize::from(CLASS_OF[(size - 1) / MIN_CLASS]))
     }
 
     fn class_layout(class: usize) -> Layout {
@@ -124,6 +143,21 @@ mod tests {
             SizeClasses::class_of(Layout::from_size_align(8, 32).unwrap()),
             None
         );
+    }
+
+    /// Every size and alignment has the class of the smallest power of two that holds it.
+    #[test]
+    fn every_size_has_the_class_of_its_power_of_two() {
+        for size in 0..=MAX_CLASS + 64 {
+            for align in [1, 2, 8, 16, 32] {
+                let layout = Layout::from_size_align(size, align).unwrap();
+                let want = (size <= MAX_CLASS && align <= MIN_CLASS).then(|| {
+                    let block = size.max(MIN_CLASS).next_power_of_two();
+                    (block / MIN_CLASS).trailing_zeros() as usize
+                });
+                assert_eq!(SizeClasses::class_of(layout), want, "{size} {align}");
+            }
+        }
     }
 
     #[test]

@@ -334,7 +334,7 @@ fn unescape_words<const VALIDATE: bool>(
                 hits |= v & HIGH;
             }
             if hits != 0 {
-                let j = hits.trailing_zeros() as usize / 8;
+                let j = crate::bytes::first_marked(hits);
                 i += j;
                 o += j;
                 break;
