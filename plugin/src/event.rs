@@ -161,20 +161,11 @@ pub fn write_group(
     // Out of the header, which the search for ids below still writes to (as the service).
     let header_stack = header.stack_trace.take();
     let exception = match group.kind {
-        GroupKind::Trace(lang) => exception::extract(text, Some(lang)),
-        GroupKind::Json => header_stack
-            .as_deref()
-            .and_then(|s| exception::extract(s, None)),
         GroupKind::Plain => None,
+        kind => group_exception(kind, text, header_stack.as_deref()),
     };
 
-    let fault = (group.cut_bytes > 0).then(|| Fault {
-        kind: FaultKind::LineTooLong,
-        detail: format!(
-            "{} bytes cut from a line longer than max_bytes ({})",
-            group.cut_bytes, settings.max_bytes
-        ),
-    });
+    let fault = (group.cut_bytes > 0).then(|| line_too_long(group.cut_bytes, settings.max_bytes));
 
     let passthrough = &group.first.passthrough;
     let header_service = header.service.take();
@@ -339,20 +330,57 @@ pub fn write_group(
         if content.len() < text.len() {
             return;
         }
-        let overhead = len - content_len;
-        let budget = MAX_RECORD_BYTES.saturating_sub(overhead + 512);
-        content = escaped_prefix(text, budget);
+        let (kept, too_large) = shed_content(text, len - content_len);
+        content = kept;
         truncated = true;
-        fault = Some(Fault {
-            kind: FaultKind::EventTooLarge,
-            detail: format!(
-                "kept {} of {} bytes of log_content so the record fits {} bytes (Kinesis and Firehose record limit)",
-                content.len(),
-                text.len(),
-                MAX_RECORD_BYTES
-            ),
-        });
+        fault = Some(too_large);
     }
+}
+
+// The rare paths of `write_group`, out of line: in WAMR's interpreter every call of a
+// function first copies all the constants its code uses into its frame, those of paths it
+// does not take too, so each of these in `write_group` made every event dearer.
+
+/// The exception of a trace, or of a JSON line's stack trace member.
+#[inline(never)]
+fn group_exception<'a>(
+    kind: GroupKind,
+    text: &'a str,
+    stack: Option<&'a str>,
+) -> Option<ExceptionInfo<'a>> {
+    match kind {
+        GroupKind::Trace(lang) => exception::extract(text, Some(lang)),
+        GroupKind::Json => stack.and_then(|s| exception::extract(s, None)),
+        GroupKind::Plain => None,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn line_too_long(cut_bytes: usize, max_bytes: usize) -> Fault {
+    Fault {
+        kind: FaultKind::LineTooLong,
+        detail: format!("{cut_bytes} bytes cut from a line longer than max_bytes ({max_bytes})"),
+    }
+}
+
+/// The part of `text` kept in `log_content` when the event, `overhead` bytes without it,
+/// would not fit a record, and the fault that says so.
+#[cold]
+#[inline(never)]
+fn shed_content(text: &str, overhead: usize) -> (&str, Fault) {
+    let budget = MAX_RECORD_BYTES.saturating_sub(overhead + 512);
+    let content = escaped_prefix(text, budget);
+    let fault = Fault {
+        kind: FaultKind::EventTooLarge,
+        detail: format!(
+            "kept {} of {} bytes of log_content so the record fits {} bytes (Kinesis and Firehose record limit)",
+            content.len(),
+            text.len(),
+            MAX_RECORD_BYTES
+        ),
+    };
+    (content, fault)
 }
 
 /// Writes a fault event: a record that could not be processed as a log line, kept and
