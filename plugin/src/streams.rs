@@ -114,16 +114,7 @@ impl StreamTable {
         let same_as_last = self.last.filter(|&i| is_key(&self.slots[i].0, tag, stream));
         let idx = match same_as_last {
             Some(i) => i,
-            None => {
-                self.key_buf.clear();
-                self.key_buf.extend_from_slice(tag.as_bytes());
-                self.key_buf.push(0);
-                self.key_buf.extend_from_slice(stream.as_bytes());
-                match self.index.get(self.key_buf.as_slice()) {
-                    Some(&i) => i,
-                    None => self.new_slot(tag, stream, now_ms, max_streams, done),
-                }
-            }
+            None => self.slot_of(tag, stream, now_ms, max_streams, done),
         };
         let slot = &mut self.slots[idx].1;
         slot.grouper.push_with(line, meta, ctx);
@@ -136,6 +127,28 @@ impl StreamTable {
         }
         while self.held_bytes > max_held_bytes && !self.slots.is_empty() {
             self.release_lru(done);
+        }
+    }
+
+    /// The slot of a stream other than the last record's: looked up, or made. Out of line,
+    /// as the hash map's code is: in WAMR's interpreter a function's every call first
+    /// copies all the constants its code uses, those of paths not taken too.
+    #[inline(never)]
+    fn slot_of(
+        &mut self,
+        tag: &str,
+        stream: &str,
+        now_ms: u64,
+        max_streams: usize,
+        done: &mut Vec<Released>,
+    ) -> usize {
+        self.key_buf.clear();
+        self.key_buf.extend_from_slice(tag.as_bytes());
+        self.key_buf.push(0);
+        self.key_buf.extend_from_slice(stream.as_bytes());
+        match self.index.get(self.key_buf.as_slice()) {
+            Some(&i) => i,
+            None => self.new_slot(tag, stream, now_ms, max_streams, done),
         }
     }
 
