@@ -528,8 +528,9 @@ pub(super) fn day_month_name_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> 
     day_month_name_read(b, pos)
 }
 
-/// `day_month_name_at` for every shape, field by field.
-#[inline(never)]
+/// `day_month_name_at` for every shape, field by field. (Inline: as a call of its own
+/// it made a Spark line, whose `17/06/09` date is tried here first, 2% dearer.)
+#[inline(always)]
 fn day_month_name_read(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
     let (day, p) = digits(b, pos, 1, 2)?;
     let sep = *b.get(p)?;
