@@ -399,11 +399,8 @@ fn builtin_header<'a>(
         h.timestamp = parts.resolve(reference);
         return Some(klog_tail(line, end, h));
     }
-    // (Rails' `X, [` asked here first: its reader is out of line.)
-    if b.get(1) == Some(&b',') {
-        if let Some(end) = rails(line, reference, h) {
-            return Some(end);
-        }
+    if let Some(end) = rails(line, reference, h) {
+        return Some(end);
     }
     if let Some((mut parts, mut end)) = timestamp_at(b, 0) {
         *time_end = end;
@@ -763,10 +760,7 @@ fn klog_tail<'a>(line: &'a str, pos: usize, h: &mut Header<'a>) -> usize {
     }
 }
 
-/// Rails/Ruby Logger: `F, [2026-11-20T13:10:00.123456 #1] FATAL -- app: msg`. Out of
-/// line: other lines do not take it, and inlined into `write_group` its constants were
-/// copied on every call in WAMR's interpreter.
-#[inline(never)]
+/// Rails/Ruby Logger: `F, [2026-11-20T13:10:00.123456 #1] FATAL -- app: msg`.
 fn rails<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Option<usize> {
     let b = line.as_bytes();
     let letter_level = match b.first()? {
