@@ -94,7 +94,7 @@ pub(crate) fn word_padded(b: &[u8], i: usize, end: usize) -> u64 {
 /// The place in its word (0 to 7) of the lowest byte that `marks` marks, a word of marks
 /// on the bytes' high bits only (as `below_bytes` and the tests built on it give), not 0.
 /// Not `trailing_zeros() / 8`: WAMR's interpreter computes `i64.ctz` bit by bit, four
-/// machine instructions per trailing zero (260 for a mark on the last byte). The lowest
+/// machine instructions per trailing zero (about 250 for a mark on the last byte). The lowest
 /// mark alone, `1 << (8k + 7)`, shifted down to `1 << 8k`, times `0x0001020304050607`
 /// moves that constant's byte `7 - k`, which is `k`, to the top.
 #[inline(always)]

@@ -11,9 +11,10 @@ use crate::language::Language;
 /// Application frames that make up a trace's fingerprint.
 pub const TOP_FRAMES: usize = 5;
 
-/// Fingerprint of an exception. Out of line: only events with an exception need it, and
-/// inlined into `event::write_group` its constants (the framework paths' bytes among them)
-/// were copied into the frame of every event's call in WAMR's interpreter.
+/// Fingerprint of an exception. Kept out of line: only events with an exception need it,
+/// and where it was inlined into `event::write_group` (the `replay` example's build) its
+/// constants, the framework paths' bytes among them, were copied into the frame of every
+/// event's call in WAMR's interpreter.
 #[inline(never)]
 pub fn of_exception(exc: &ExceptionInfo) -> u64 {
     let mut h = Fnv64::default();

@@ -349,7 +349,7 @@ fn unescape_words<const VALIDATE: bool>(
     // escapes): pieces of a `str` (without `VALIDATE`), or of bytes each scanned as ASCII or
     // checked in a run that `from_utf8` accepted (with `VALIDATE`; the part before `at` by
     // `read_line_string`). UTF-8 pieces cut at ASCII bytes and joined are UTF-8. (Checking
-    // it again cost a third of what the word copy saves.)
+    // it again cost more than the word copy saves.)
     Some((i + 1, unsafe { String::from_utf8_unchecked(out) }))
 }
 
