@@ -234,11 +234,7 @@ fn read_line_string<const VALIDATE: bool>(
     let start = at + 1;
     let mut i = start;
     loop {
-        i = if VALIDATE {
-            plain_ascii_until(bytes, i)
-        } else {
-            plain_until(bytes, i)
-        };
+        i = special_until::<VALIDATE>(bytes, i);
         match bytes.get(i) {
             Some(b'"') => return Some((i + 1, false, Cow::Borrowed(text(start, i)))),
             Some(b'\\') => {}
@@ -271,7 +267,7 @@ fn unescape_words<const VALIDATE: bool>(
     start: usize,
     at: usize,
 ) -> Option<(usize, String)> {
-    use crate::bytes::{below_bytes, eq_bytes, word_at, HIGH, ONES};
+    use crate::bytes::word_at;
     // Decoded text is never longer than its JSON form: the copy's end stays at or before
     // the input's (less `start`), so a word written there always fits.
     let mut out = vec![0u8; bytes.len() - start + 8];
@@ -318,21 +314,14 @@ fn unescape_words<const VALIDATE: bool>(
         loop {
             let Some(v) = word_at(bytes, i) else {
                 // The last few bytes.
-                let j = if VALIDATE {
-                    plain_ascii_until(bytes, i)
-                } else {
-                    plain_until(bytes, i)
-                };
+                let j = special_until::<VALIDATE>(bytes, i);
                 out[o..o + (j - i)].copy_from_slice(&bytes[i..j]);
                 o += j - i;
                 i = j;
                 break;
             };
             out[o..o + 8].copy_from_slice(&v.to_le_bytes());
-            let mut hits = below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\');
-            if VALIDATE {
-                hits |= v & HIGH;
-            }
+            let hits = special_bytes::<VALIDATE>(v);
             if hits != 0 {
                 let j = crate::bytes::first_marked(hits);
                 i += j;
@@ -484,22 +473,39 @@ fn word4(b: &[u8], at: usize) -> u32 {
 /// Bit's interpreter each step costs about what one byte of a byte loop does, and this scan
 /// runs over every byte of every line, read and written.
 pub(crate) fn plain_until(bytes: &[u8], from: usize) -> usize {
-    use crate::bytes::{below_bytes, eq_bytes, first_hit, ONES};
-    // Flipping bit 1 moves `"` (0x22) to 0x20 and keeps 0x00..=0x1f below 0x20, while no
-    // other byte lands below 0x21 (0x20 and 0x21 move up to 0x22 and 0x23): one test finds
-    // both the control characters and the quote.
-    first_hit(bytes, from, |v| {
-        below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\')
-    })
+    crate::bytes::first_hit(bytes, from, special_bytes::<false>)
 }
 
 /// `plain_until`, also stopping at a byte of 0x80 or above (in text not yet known to be
 /// UTF-8, where each such run is checked).
 fn plain_ascii_until(bytes: &[u8], from: usize) -> usize {
-    use crate::bytes::{below_bytes, eq_bytes, first_hit, HIGH, ONES};
-    first_hit(bytes, from, |v| {
-        below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\') | (v & HIGH)
-    })
+    crate::bytes::first_hit(bytes, from, special_bytes::<true>)
+}
+
+/// `plain_ascii_until` with `VALIDATE`, else `plain_until`.
+#[inline(always)]
+fn special_until<const VALIDATE: bool>(bytes: &[u8], from: usize) -> usize {
+    if VALIDATE {
+        plain_ascii_until(bytes, from)
+    } else {
+        plain_until(bytes, from)
+    }
+}
+
+/// The marks (high bits) of the bytes of `v` that a JSON string cannot hold as they are,
+/// and with `HIGH_TOO` of the bytes of 0x80 and above.
+#[inline(always)]
+fn special_bytes<const HIGH_TOO: bool>(v: u64) -> u64 {
+    use crate::bytes::{below_bytes, eq_bytes, HIGH, ONES};
+    // Flipping bit 1 moves `"` (0x22) to 0x20 and keeps 0x00..=0x1f below 0x20, while no
+    // other byte lands below 0x21 (0x20 and 0x21 move up to 0x22 and 0x23): one test finds
+    // both the control characters and the quote.
+    let marks = below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\');
+    if HIGH_TOO {
+        marks | (v & HIGH)
+    } else {
+        marks
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -563,8 +569,7 @@ fn unescape(body: &str) -> Option<String> {
 /// Decodes the escape whose backslash is at `i`, the text before it already in `out`.
 /// Returns where the text goes on and where its next copied run starts: an escaped quote,
 /// backslash or slash is its own byte, so the run starts with it (one append fewer per
-/// escape, and a JSON line in a record has one for every quote); any other escape is
-/// appended decoded. `None` for an invalid escape.
+/// escape); any other escape is appended decoded. `None` for an invalid escape.
 #[inline(always)]
 fn decode_escape(bytes: &[u8], i: usize, out: &mut String) -> Option<(usize, usize)> {
     let next = i + 2;
