@@ -110,7 +110,7 @@ pub struct Fault {
 #[derive(Default)]
 pub struct Memos {
     pub messages: fingerprint::MessageMemo,
-    pub tails: crate::header::TailMemo,
+    pub header: crate::header::HeaderMemo,
 }
 
 /// Writes the event for a finished group.
@@ -146,7 +146,7 @@ pub fn write_group(
         LineJson::Escaped(_) | LineJson::Unknown => ("", None, None),
     };
     let time = group.first.time;
-    let (mut header, ids) = header_parser.parse_head(first_line, time, Some(&mut memos.tails));
+    let (mut header, ids) = header_parser.parse_head(first_line, time, Some(&mut memos.header));
     // A JSON line's header holds, borrowed from the line, only members' values that are
     // strings without escapes (so without a quote, a backslash or a control character) or
     // numbers and literals: text that needs no escaping. The one other text it may borrow

@@ -15,6 +15,7 @@ mod memo;
 mod start;
 
 pub(crate) use fields::no_id_key;
+pub use fields::JsonKeyMemo;
 pub use memo::TailMemo;
 
 use datetime::*;
@@ -175,6 +176,13 @@ impl std::fmt::Display for LayoutError {
 
 impl std::error::Error for LayoutError {}
 
+/// What the header reader remembers of recent lines to read theirs with less work.
+#[derive(Default)]
+pub struct HeaderMemo {
+    pub tails: TailMemo,
+    pub json_keys: JsonKeyMemo,
+}
+
 /// Header recognition: the built-in layouts plus user layouts from the settings.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderParser {
@@ -205,13 +213,13 @@ impl HeaderParser {
         self.parse_with(line, reference, None)
     }
 
-    /// `parse`, with a memo of recent header tails (the same header either way).
+    /// `parse`, with memos of recent headers (the same header either way).
     #[inline(always)]
     pub fn parse_with<'a>(
         &self,
         line: &'a str,
         reference: Timestamp,
-        memo: Option<&mut TailMemo>,
+        memo: Option<&mut HeaderMemo>,
     ) -> Header<'a> {
         let (mut h, ids) = self.parse_head(line, reference, memo);
         if let Some(ids) = ids {
@@ -227,13 +235,17 @@ impl HeaderParser {
         &self,
         line: &'a str,
         reference: Timestamp,
-        memo: Option<&mut TailMemo>,
+        memo: Option<&mut HeaderMemo>,
     ) -> (Header<'a>, Option<IdSearch>) {
         let mut h = Header {
             message: Cow::Borrowed(line),
             ..Header::default()
         };
-        if trim_start(line).starts_with('{') && parse_json(line, reference, &mut h) {
+        let (memo, json_keys) = match memo {
+            Some(m) => (Some(&mut m.tails), Some(&mut m.json_keys)),
+            None => (None, None),
+        };
+        if trim_start(line).starts_with('{') && parse_json(line, reference, &mut h, json_keys) {
             return (h, None);
         }
         // Where a timestamp that starts the line ends: no id key can be inside it, so the

@@ -74,69 +74,266 @@ pub fn for_each_member<'a>(src: &'a str, each: impl FnMut(Member<'a>)) -> Result
     each_member(src, &[], each)
 }
 
+/// The keys of an object as it was written, in order: for each member, its bytes from its
+/// key's opening quote to its value's first byte (`"level":`, `"msg" : `). The JSON log
+/// lines of one logger write the same keys in the same order; `for_each_member_guided`
+/// compares a line's keys with a recent line's instead of reading them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KeyLayout {
+    /// Each member's bytes, joined.
+    text: Vec<u8>,
+    /// For each member: where its bytes end in `text`, and its key's length.
+    members: Vec<(usize, usize)>,
+    /// A key was written with an escape: its bytes are not its text, and the layout is not
+    /// used.
+    escaped: bool,
+}
+
+impl KeyLayout {
+    /// The number of members, or 0 when a key has an escape.
+    pub fn len(&self) -> usize {
+        if self.escaped {
+            0
+        } else {
+            self.members.len()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes of member `i`, and its key's length.
+    fn member(&self, i: usize) -> Option<(&[u8], usize)> {
+        let &(end, key_len) = self.members.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.members[i - 1].0,
+        };
+        Some((self.text.get(start..end)?, key_len))
+    }
+
+    /// Adds a member whose bytes are `raw` and whose key, `None` when it has escapes, is
+    /// `key_len` bytes long.
+    fn push(&mut self, raw: &[u8], key_len: Option<usize>) {
+        match key_len {
+            Some(n) => {
+                self.text.extend_from_slice(raw);
+                self.members.push((self.text.len(), n));
+            }
+            None => self.escaped = true,
+        }
+    }
+
+    /// The first `n` members of `other`.
+    fn copy_prefix(&mut self, other: &KeyLayout, n: usize) {
+        if n > 0 {
+            self.text
+                .extend_from_slice(&other.text[..other.members[n - 1].0]);
+            self.members.extend_from_slice(&other.members[..n]);
+        }
+    }
+}
+
+/// Which guide `for_each_member_guided` followed, and how far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guided {
+    /// The index of the layout whose keys the object's first keys were, and how many of
+    /// its keys in a row the object had.
+    pub followed: Option<(usize, usize)>,
+    /// The object's keys were exactly the followed layout's.
+    pub whole: bool,
+}
+
+/// `for_each_member`, reading the object's keys by the first of `guides` whose first key
+/// the object writes first, byte for byte: while its keys are the guide's in order, each
+/// is compared whole (not read and unescaped) and handed out with `Some((guide, index))`;
+/// from the first one that is not, keys are read as `for_each_member` reads them, and
+/// handed out with `None`. The members, and whether the object is valid, are
+/// `for_each_member`'s: a guide's bytes are a key without escapes, its colon and the white
+/// space around them, so where they are followed by a value's first byte (not white space)
+/// the scan would read the same key and reach the value at the same place.
+///
+/// `record`: unless the object's keys were a guide's whole, its own layout is written
+/// there (the guide's part copied).
+#[inline(always)]
+pub fn for_each_member_guided<'a>(
+    src: &'a str,
+    guides: &[KeyLayout],
+    mut record: Option<&mut KeyLayout>,
+    mut each: impl FnMut(Option<(usize, usize)>, Member<'a>),
+) -> Result<Guided, JsonError> {
+    if let Some(r) = record.as_deref_mut() {
+        r.text.clear();
+        r.members.clear();
+        r.escaped = false;
+    }
+    let mut scan = Scanner::new(src);
+    scan.skip_ws();
+    scan.expect(b'{', "expected '{'")?;
+    scan.skip_ws();
+    let guide = guides.iter().enumerate().find(|(_, layout)| {
+        layout.member(0).is_some_and(|(raw, _)| {
+            let rest = scan.bytes.get(scan.pos..scan.pos + raw.len());
+            !layout.escaped && rest.is_some_and(|b| same_bytes(b, raw))
+        })
+    });
+    let Some((g, layout)) = guide else {
+        members_from(&mut scan, &[], true, record, |m| each(None, m))?;
+        scan.end()?;
+        return Ok(Guided {
+            followed: None,
+            whole: false,
+        });
+    };
+    // The guide's keys, compared; `i` of them were the object's.
+    let mut i = 0;
+    let mut from = 0;
+    let ended = loop {
+        let Some(&(end, key_len)) = layout.members.get(i) else {
+            // More members than the guide's.
+            break false;
+        };
+        let raw = &layout.text[from..end];
+        let at = scan.pos;
+        let next = at + raw.len();
+        let same = scan.bytes.get(at..next).is_some_and(|b| same_bytes(b, raw))
+            && !matches!(scan.bytes.get(next), Some(b' ' | b'\t' | b'\n' | b'\r'));
+        if !same {
+            break false;
+        }
+        from = end;
+        let key = scan.text(at + 1, at + 1 + key_len);
+        scan.pos = next;
+        let mut escapes = None;
+        match scan.peek() {
+            Some(b'"') => escapes = Some(scan.string_inline()?.1),
+            Some(b'-' | b'0'..=b'9') => scan.number()?,
+            _ => scan.value()?,
+        }
+        each(
+            Some((g, i)),
+            Member {
+                key: Cow::Borrowed(key),
+                value: scan.text(next, scan.pos),
+                escapes,
+                known: None,
+            },
+        );
+        i += 1;
+        scan.skip_ws();
+        match scan.peek() {
+            Some(b',') => {
+                scan.pos += 1;
+                scan.skip_ws();
+            }
+            Some(b'}') => {
+                scan.pos += 1;
+                break true;
+            }
+            Some(_) => return Err(scan.error("expected ',' or '}'")),
+            None => return Err(scan.error("unexpected end of input")),
+        }
+    };
+    let whole = ended && i == layout.members.len();
+    if !whole {
+        if let Some(r) = record.as_deref_mut() {
+            r.copy_prefix(layout, i);
+        }
+    }
+    if !ended {
+        // At a key (after `{` or a comma) that is not the guide's.
+        members_from(&mut scan, &[], i == 0, record, |m| each(None, m))?;
+    }
+    scan.end()?;
+    Ok(Guided {
+        followed: Some((g, i)),
+        whole,
+    })
+}
+
 fn each_member<'a>(
     src: &'a str,
     known: &[KnownValue],
-    mut each: impl FnMut(Member<'a>),
+    each: impl FnMut(Member<'a>),
 ) -> Result<(), JsonError> {
     let mut scan = Scanner::new(src);
     scan.skip_ws();
     scan.expect(b'{', "expected '{'")?;
     scan.skip_ws();
-    if scan.peek() == Some(b'}') {
+    members_from(&mut scan, known, true, None, each)?;
+    scan.end()
+}
+
+/// Reads an object's members from the cursor to its closing brace: from just after its
+/// `{` (`first`: the object may be empty) or a comma. `record`: each key's layout is added
+/// there.
+#[inline(always)]
+fn members_from<'a>(
+    scan: &mut Scanner<'a>,
+    known: &[KnownValue],
+    first: bool,
+    mut record: Option<&mut KeyLayout>,
+    mut each: impl FnMut(Member<'a>),
+) -> Result<(), JsonError> {
+    if first && scan.peek() == Some(b'}') {
         scan.pos += 1;
-    } else {
-        loop {
-            scan.skip_ws();
-            let key = scan.key()?;
-            scan.skip_ws();
-            scan.expect(b':', "expected ':'")?;
-            scan.skip_ws();
-            let start = scan.pos;
-            let rest = &scan.bytes[start..];
-            let seen = known.iter().find(|k| {
-                let k = k.text.as_bytes();
-                k.len() >= KNOWN_MIN_LEN
-                    && rest.len() >= k.len()
-                    && same_bytes(&rest[..k.len()], k)
-                    && matches!(
-                        rest.get(k.len()),
-                        Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
-                    )
-            });
-            let mut escapes = None;
-            match seen {
-                Some(k) => scan.pos += k.text.len(),
-                // A string's scan says whether it has escapes: reading it later needs no
-                // second look (the log line is one).
-                None if scan.peek() == Some(b'"') => escapes = Some(scan.string_inline()?.1),
-                // A number, as `value` reads one, without its call.
-                None if matches!(scan.peek(), Some(b'-' | b'0'..=b'9')) => scan.number()?,
-                None => scan.value()?,
+        return Ok(());
+    }
+    loop {
+        scan.skip_ws();
+        let key_at = scan.pos;
+        let key = scan.key()?;
+        scan.skip_ws();
+        scan.expect(b':', "expected ':'")?;
+        scan.skip_ws();
+        let start = scan.pos;
+        if let Some(r) = record.as_deref_mut() {
+            // (A key read with escapes is unescaped: its text is not what the line holds.)
+            let key_len = match &key {
+                Cow::Borrowed(k) => Some(k.len()),
+                Cow::Owned(_) => None,
+            };
+            r.push(&scan.bytes[key_at..start], key_len);
+        }
+        let rest = &scan.bytes[start..];
+        let seen = known.iter().find(|k| {
+            let k = k.text.as_bytes();
+            k.len() >= KNOWN_MIN_LEN
+                && rest.len() >= k.len()
+                && same_bytes(&rest[..k.len()], k)
+                && matches!(
+                    rest.get(k.len()),
+                    Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+                )
+        });
+        let mut escapes = None;
+        match seen {
+            Some(k) => scan.pos += k.text.len(),
+            // A string's scan says whether it has escapes: reading it later needs no
+            // second look (the log line is one).
+            None if scan.peek() == Some(b'"') => escapes = Some(scan.string_inline()?.1),
+            // A number, as `value` reads one, without its call.
+            None if matches!(scan.peek(), Some(b'-' | b'0'..=b'9')) => scan.number()?,
+            None => scan.value()?,
+        }
+        each(Member {
+            key,
+            value: scan.text(start, scan.pos),
+            escapes,
+            known: seen.map(|k| k.id),
+        });
+        scan.skip_ws();
+        match scan.peek() {
+            Some(b',') => scan.pos += 1,
+            Some(b'}') => {
+                scan.pos += 1;
+                return Ok(());
             }
-            each(Member {
-                key,
-                value: scan.text(start, scan.pos),
-                escapes,
-                known: seen.map(|k| k.id),
-            });
-            scan.skip_ws();
-            match scan.peek() {
-                Some(b',') => scan.pos += 1,
-                Some(b'}') => {
-                    scan.pos += 1;
-                    break;
-                }
-                Some(_) => return Err(scan.error("expected ',' or '}'")),
-                None => return Err(scan.error("unexpected end of input")),
-            }
+            Some(_) => return Err(scan.error("expected ',' or '}'")),
+            None => return Err(scan.error("unexpected end of input")),
         }
     }
-    scan.skip_ws();
-    if scan.pos != src.len() {
-        return Err(scan.error("trailing characters"));
-    }
-    Ok(())
 }
 
 /// If `raw` is a JSON string value, its unescaped contents.
@@ -663,6 +860,15 @@ impl<'a> Scanner<'a> {
             offset: self.pos,
             reason,
         }
+    }
+
+    /// Only white space is left after the object.
+    fn end(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.pos != self.bytes.len() {
+            return Err(self.error("trailing characters"));
+        }
+        Ok(())
     }
 
     fn skip_ws(&mut self) {
@@ -1413,6 +1619,130 @@ mod tests {
         assert!(
             accepted > total / 10 && accepted < total * 9 / 10,
             "accepted {accepted}"
+        );
+    }
+
+    /// Members as `for_each_member` hands them out, with its verdict.
+    fn members_of(src: &str) -> (Vec<Member<'_>>, bool) {
+        let mut members = Vec::new();
+        let ok = for_each_member(src, |m| members.push(m)).is_ok();
+        (members, ok)
+    }
+
+    /// Reading guided by recent objects' key layouts changes nothing: on sequences of
+    /// objects that keep, change and drop their members' keys, values and the white space
+    /// around colons and commas (valid and not), the guided reading hands out the members
+    /// and verdict of `for_each_member`; where it says the keys were a guide's whole, every
+    /// member came guided; and the layout it records, as the guide of the same object, is
+    /// followed whole.
+    #[test]
+    fn guided_reading_hands_out_the_members_of_the_plain_reading() {
+        const KEYS: &[&str] = &[
+            "\"a\"",
+            "\"level\"",
+            "\"msg\"",
+            "\"a\\u0041\"",
+            "\"é\"",
+            "\"ab\"",
+        ];
+        const COLONS: &[&str] = &[":", ": ", " :", " : ", ":\t", ":  "];
+        const COMMAS: &[&str] = &[",", ", ", " ,", ",\n "];
+        const VALUES: &[&str] = &[
+            "1",
+            "\"s\"",
+            "\"x y\"",
+            "null",
+            "[1,\"]\"]",
+            "{\"b\":{}}",
+            "\"\\\"\"",
+            "\"é\"",
+        ];
+        // Mostly valid values, now and then anything.
+        let value = |rng: &mut Rng| match rng.below(8) {
+            0 => generated_value(rng, 2),
+            _ => VALUES[rng.below(VALUES.len())].to_string(),
+        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut whole, mut partly, mut invalid) = (0, 0, 0);
+        for _ in 0..300 {
+            let mut guides: Vec<KeyLayout> = Vec::new();
+            // (key, colon, value) of the object being changed step by step.
+            let mut members: Vec<(usize, usize, String)> = Vec::new();
+            for _ in 0..40 {
+                match rng.below(8) {
+                    0 if !members.is_empty() => {
+                        members.remove(rng.below(members.len()));
+                    }
+                    1 | 2 => {
+                        let at = rng.below(members.len() + 1);
+                        let v = value(&mut rng);
+                        members.insert(at, (rng.below(KEYS.len()), 0, v));
+                    }
+                    3 if !members.is_empty() => {
+                        let i = rng.below(members.len());
+                        members[i].1 = rng.below(COLONS.len());
+                    }
+                    _ if !members.is_empty() => {
+                        let i = rng.below(members.len());
+                        members[i].2 = value(&mut rng);
+                    }
+                    _ => {}
+                }
+                let mut src = String::from(["{", " {", "{ "][rng.below(3)]);
+                for (n, (k, c, v)) in members.iter().enumerate() {
+                    if n > 0 {
+                        src.push_str(COMMAS[rng.below(COMMAS.len())]);
+                    }
+                    src.push_str(KEYS[*k]);
+                    src.push_str(COLONS[*c]);
+                    src.push_str(v);
+                }
+                // Now and then a comma too many.
+                src.push_str([",", ""][rng.below(8).min(1)]);
+                src.push_str(["}", " }", "}\n"][rng.below(3)]);
+
+                let (plain, ok) = members_of(&src);
+                let mut record = KeyLayout::default();
+                let mut got = Vec::new();
+                let mut guided_all = true;
+                let result = for_each_member_guided(&src, &guides, Some(&mut record), |at, m| {
+                    guided_all &= at.is_some();
+                    got.push(m);
+                });
+                assert_eq!(result.is_ok(), ok, "{src}");
+                assert_eq!(got, plain, "{src}");
+                let Ok(guided) = result else {
+                    invalid += 1;
+                    continue;
+                };
+                if guided.whole {
+                    whole += 1;
+                    assert!(guided_all, "{src}");
+                    let followed = guided.followed.map(|(g, n)| (n, guides[g].len()));
+                    assert_eq!(followed, Some((plain.len(), plain.len())), "{src}");
+                    continue;
+                }
+                partly += usize::from(guided.followed.is_some_and(|(_, n)| n > 0));
+                if record.is_empty() {
+                    continue;
+                }
+                // Its own layout guides the object whole.
+                let mut again = Vec::new();
+                let result =
+                    for_each_member_guided(&src, std::slice::from_ref(&record), None, |at, m| {
+                        assert!(at.is_some(), "{src}");
+                        again.push(m);
+                    });
+                assert_eq!(result.map(|g| g.whole), Ok(true), "{src}");
+                assert_eq!(again, plain, "{src}");
+                guides.insert(0, record);
+                guides.truncate(3);
+            }
+        }
+        // Each outcome is exercised.
+        assert!(
+            whole > 500 && partly > 500 && invalid > 500,
+            "{whole} {partly} {invalid}"
         );
     }
 }

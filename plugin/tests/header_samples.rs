@@ -275,13 +275,13 @@ fn starts_event_never_fires_inside_corpus_events() {
     );
 }
 
-/// The memo of header tails changes nothing: every sample line, read after all the others
+/// The header memos change nothing: every sample line, read after all the others
 /// (and after itself), gets the header it gets without one.
 #[test]
-fn sample_headers_are_the_same_through_the_tail_memo() {
-    use cali_plugin::header::TailMemo;
+fn sample_headers_are_the_same_through_the_header_memos() {
+    use cali_plugin::header::HeaderMemo;
     let parser = HeaderParser::default();
-    let mut memo = TailMemo::default();
+    let mut memo = HeaderMemo::default();
     let lines: Vec<String> = samples().into_iter().map(|(_, l)| l).collect();
     for round in 0..2 {
         for line in &lines {

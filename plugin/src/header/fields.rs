@@ -116,6 +116,45 @@ pub(super) fn field<'a>(
     field_inline(key, value, reference, h, message)
 }
 
+/// What a named field does to the header, by its name: `field_inline`'s cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldKind {
+    Time,
+    Level,
+    Message,
+    Logger,
+    Thread,
+    Service,
+    StackTrace,
+    CloudTrace,
+    Id(IdKind),
+    Other,
+}
+
+/// The kind of the field named `key`.
+#[inline(always)]
+pub(super) fn field_kind(key: &str) -> FieldKind {
+    match key {
+        "time" | "ts" | "timestamp" | "@timestamp" | "t" | "datetime" | "date" | "asctime"
+        | "@t" | "Timestamp" | "timeMillis" => FieldKind::Time,
+        "level" | "lvl" | "severity" | "levelname" | "log.level" | "loglevel" | "log_level"
+        | "level_name" | "LEVEL" | "Level" | "@l" | "LogLevel" => FieldKind::Level,
+        "msg" | "message" | "log" | "@m" | "@mt" | "MESSAGE" | "Message" | "RenderedMessage" => {
+            FieldKind::Message
+        }
+        "logger" | "logger_name" | "name" | "loggerName" | "log.logger" | "component"
+        | "Category" | "SourceContext" => FieldKind::Logger,
+        "thread" | "thread_name" | "threadName" | "process.thread.name" => FieldKind::Thread,
+        "service" | "service.name" | "app" | "application" | "service_name" | "serviceName" => {
+            FieldKind::Service
+        }
+        "stack_trace" | "stacktrace" | "stack" | "exception" | "exc_info" | "error.stack"
+        | "err.stack" | "error.stack_trace" | "Exception" | "@x" => FieldKind::StackTrace,
+        "logging.googleapis.com/trace" => FieldKind::CloudTrace,
+        _ => id_kind(key).map_or(FieldKind::Other, FieldKind::Id),
+    }
+}
+
 /// `field`, inlined into the JSON line's reader, which asks it of every member: in the
 /// interpreter each call copies the names' constants into a new frame.
 #[inline(always)]
@@ -126,58 +165,65 @@ fn field_inline<'a>(
     h: &mut Header<'a>,
     message: &mut Option<Cow<'a, str>>,
 ) -> bool {
-    match key {
-        "time" | "ts" | "timestamp" | "@timestamp" | "t" | "datetime" | "date" | "asctime"
-        | "@t" | "Timestamp" | "timeMillis" => {
+    apply_field(field_kind(key), value, reference, h, message)
+}
+
+/// Assigns a field of the kind `kind`. Returns whether it is a time, level or message.
+#[inline(always)]
+fn apply_field<'a>(
+    kind: FieldKind,
+    value: Cow<'a, str>,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    message: &mut Option<Cow<'a, str>>,
+) -> bool {
+    match kind {
+        FieldKind::Time => {
             if h.timestamp.is_none() {
                 h.timestamp = timestamp_value(&value, reference);
             }
             true
         }
-        "level" | "lvl" | "severity" | "levelname" | "log.level" | "loglevel" | "log_level"
-        | "level_name" | "LEVEL" | "Level" | "@l" | "LogLevel" => {
+        FieldKind::Level => {
             if h.level.is_none() {
                 h.level = Level::parse(&value);
             }
             true
         }
-        "msg" | "message" | "log" | "@m" | "@mt" | "MESSAGE" | "Message" | "RenderedMessage" => {
+        FieldKind::Message => {
             if message.is_none() {
                 *message = Some(value);
             }
             true
         }
-        "logger" | "logger_name" | "name" | "loggerName" | "log.logger" | "component"
-        | "Category" | "SourceContext" => {
+        FieldKind::Logger => {
             set(&mut h.logger, value);
             false
         }
-        "thread" | "thread_name" | "threadName" | "process.thread.name" => {
+        FieldKind::Thread => {
             set(&mut h.thread, value);
             false
         }
-        "service" | "service.name" | "app" | "application" | "service_name" | "serviceName" => {
+        FieldKind::Service => {
             set(&mut h.service, value);
             false
         }
-        "stack_trace" | "stacktrace" | "stack" | "exception" | "exc_info" | "error.stack"
-        | "err.stack" | "error.stack_trace" | "Exception" | "@x" => {
+        FieldKind::StackTrace => {
             set(&mut h.stack_trace, value);
             false
         }
         // Google Cloud Logging: `projects/<project>/traces/<trace id>`.
-        "logging.googleapis.com/trace" => {
+        FieldKind::CloudTrace => {
             let start = value.rfind('/').map_or(0, |i| i + 1);
             let end = value.len();
             set(&mut h.trace_id, sub(&value, start, end));
             false
         }
-        _ => {
-            if let Some(kind) = id_kind(key) {
-                assign_id(kind, value, h);
-            }
+        FieldKind::Id(kind) => {
+            assign_id(kind, value, h);
             false
         }
+        FieldKind::Other => false,
     }
 }
 
@@ -458,34 +504,26 @@ pub(super) fn scan_ids<'a>(
 // Out of line: inlined into `HeaderParser::parse`, it made the path of every text line
 // longer in the interpreter (measured by wasmi fuel per line).
 #[inline(never)]
-pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> bool {
+pub(super) fn parse_json<'a>(
+    line: &'a str,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    memo: Option<&mut JsonKeyMemo>,
+) -> bool {
     let mut message = None;
     // Each member is read into the header as the object is validated; an object that
     // turns out invalid leaves the header as it found it (the line is then read as text).
-    let valid = json::for_each_member(line, |m| {
-        // The members are validated already: no second scan of each string.
-        let value = match json::member_string(&m) {
-            Some(s) => s,
-            None => {
-                let v = m.value;
-                if v.starts_with('{') {
-                    nested(&m.key, v, reference, h);
-                    return;
-                }
-                if v.starts_with('[') || v == "null" {
-                    return;
-                }
-                Cow::Borrowed(v)
-            }
-        };
-        field_inline(&m.key, value, reference, h, &mut message);
-    })
-    .is_ok();
+    let memo = memo.and_then(|m| m.worth.ask().then_some(m));
+    let valid = match memo {
+        None => json::for_each_member(line, |m| {
+            let kind = field_kind(&m.key);
+            member_field(m, kind, reference, h, &mut message);
+        })
+        .is_ok(),
+        Some(memo) => memo.read(line, reference, h, &mut message),
+    };
     if !valid {
-        *h = Header {
-            message: Cow::Borrowed(line),
-            ..Header::default()
-        };
+        *h = fresh(line);
         return false;
     }
     h.is_json = true;
@@ -493,6 +531,131 @@ pub(super) fn parse_json<'a>(line: &'a str, reference: Timestamp, h: &mut Header
         h.message = m;
     }
     true
+}
+
+fn fresh(line: &str) -> Header<'_> {
+    Header {
+        message: Cow::Borrowed(line),
+        ..Header::default()
+    }
+}
+
+/// One member of a JSON log line into the header: its value, when a string, unescaped.
+#[inline(always)]
+fn member_field<'a>(
+    m: json::Member<'a>,
+    kind: FieldKind,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    message: &mut Option<Cow<'a, str>>,
+) {
+    // The members are validated already: no second scan of each string.
+    let value = match json::member_string(&m) {
+        Some(s) => s,
+        None => {
+            let v = m.value;
+            if v.starts_with('{') {
+                nested(&m.key, v, reference, h);
+                return;
+            }
+            if v.starts_with('[') || v == "null" {
+                return;
+            }
+            Cow::Borrowed(v)
+        }
+    };
+    apply_field(kind, value, reference, h, message);
+}
+
+/// The key layouts (`json::KeyLayout`) of recent JSON log lines, with the kind of each
+/// key: a line that writes the keys of one of them, byte for byte, is read without reading
+/// its keys or looking up their names (`json::for_each_member_guided`), and a line that
+/// leaves its guide's keys is read on from there as without one. The JSON lines of one
+/// logger share a layout; a line whose keys are not a layout's whole is remembered. The
+/// header is the same either way: the guided reading hands out `for_each_member`'s
+/// members, and a key's kind is a function of its text.
+#[derive(Default)]
+pub struct JsonKeyMemo {
+    /// The most recently used first.
+    layouts: Vec<json::KeyLayout>,
+    /// The kind of each key of each layout.
+    kinds: Vec<Vec<FieldKind>>,
+    /// Memory for the next line's layout.
+    spare: (json::KeyLayout, Vec<FieldKind>),
+    worth: crate::memo::Worth,
+}
+
+/// Layouts remembered (a few containers that log JSON, their lines interleaved), and the
+/// most members a remembered layout has.
+const JSON_LAYOUTS: usize = 4;
+const MAX_LAYOUT_MEMBERS: usize = 64;
+
+impl JsonKeyMemo {
+    /// Reads `line`'s members into `h` and `message`, guided by the remembered layouts.
+    /// Whether it is a valid JSON object.
+    fn read<'a>(
+        &mut self,
+        line: &'a str,
+        reference: Timestamp,
+        h: &mut Header<'a>,
+        message: &mut Option<Cow<'a, str>>,
+    ) -> bool {
+        // The line's own layout, written unless a layout is its whole, and its keys' kinds
+        // (those read after the guide's, at first): in the memory of the layout forgotten
+        // last.
+        let (record, kinds) = &mut self.spare;
+        kinds.clear();
+        let known = &self.kinds;
+        let guided = json::for_each_member_guided(
+            line,
+            &self.layouts,
+            Some(record),
+            // Inlined where it is called (a guided key, a key read): as a call, each member
+            // would copy the constants of every field's reading into a new frame.
+            #[inline(always)]
+            |at, m| {
+                let kind = match at {
+                    Some((g, i)) => known[g][i],
+                    None => {
+                        let kind = field_kind(&m.key);
+                        kinds.push(kind);
+                        kind
+                    }
+                };
+                member_field(m, kind, reference, h, message);
+            },
+        );
+        let valid = guided.is_ok();
+        match guided {
+            Ok(guided) if guided.whole => {
+                self.worth.answered(true);
+                let g = guided.followed.map_or(0, |(g, _)| g);
+                if g > 0 {
+                    let layout = self.layouts.remove(g);
+                    let kinds = self.kinds.remove(g);
+                    self.layouts.insert(0, layout);
+                    self.kinds.insert(0, kinds);
+                }
+            }
+            Ok(guided) if !record.is_empty() && record.len() <= MAX_LAYOUT_MEMBERS => {
+                self.worth.answered(false);
+                if let Some((g, n)) = guided.followed {
+                    kinds.splice(0..0, self.kinds[g][..n].iter().copied());
+                }
+                let (record, kinds) = std::mem::take(&mut self.spare);
+                if self.layouts.len() >= JSON_LAYOUTS {
+                    if let (Some(layout), Some(kinds)) = (self.layouts.pop(), self.kinds.pop()) {
+                        self.spare = (layout, kinds);
+                    }
+                }
+                self.layouts.insert(0, record);
+                self.kinds.insert(0, kinds);
+            }
+            Ok(_) => self.worth.answered(false),
+            Err(_) => {}
+        }
+        valid
+    }
 }
 
 /// Nested objects: ECS (`log.level`, `service.name`, `error.stack_trace`, `trace.id`),

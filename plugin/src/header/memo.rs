@@ -208,7 +208,6 @@ fn extent(b: &[u8], message: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::header::HeaderParser;
     use crate::timestamp::Timestamp;
 
@@ -220,7 +219,7 @@ mod tests {
     /// without one, field for field.
     fn same_with_memo(lines: &[String]) -> Result<(), String> {
         let parser = HeaderParser::default();
-        let mut memo = TailMemo::default();
+        let mut memo = crate::header::HeaderMemo::default();
         for line in lines {
             let plain = parser.parse(line, reference());
             let memoized = parser.parse_with(line, reference(), Some(&mut memo));
@@ -357,18 +356,109 @@ mod tests {
     #[test]
     fn the_memo_answers_lines_of_a_remembered_shape() {
         let parser = HeaderParser::default();
-        let mut memo = TailMemo::default();
+        let mut memo = crate::header::HeaderMemo::default();
         let a = "2026-11-20 13:00:00.000  INFO 1 --- [exec-1] c.e.Pay : POST /v1 order=1";
         let b = "2026-11-20 13:00:01.001  INFO 7 --- [exec-8] c.e.Pay : POST /v1 order=2";
         parser.parse_with(a, reference(), Some(&mut memo));
-        let remembered: usize = memo.slots.iter().flatten().flatten().count();
+        let remembered: usize = memo.tails.slots.iter().flatten().flatten().count();
         assert_eq!(remembered, 1);
         let h = parser.parse_with(b, reference(), Some(&mut memo));
         // Answered from the memo (nothing new remembered), with b's own thread.
-        assert_eq!(memo.slots.iter().flatten().flatten().count(), 1);
+        assert_eq!(memo.tails.slots.iter().flatten().flatten().count(), 1);
         assert_eq!(h.thread.as_deref(), Some("exec-8"));
         assert_eq!(h.logger.as_deref(), Some("c.e.Pay"));
         assert_eq!(h.message, "POST /v1 order=2");
         assert_eq!(h, parser.parse(b, reference()));
+    }
+
+    /// Keys of every kind of field a JSON log line has, a key with an escape, a non-ASCII
+    /// one, and keys of nested objects.
+    const JSON_KEYS: &[&str] = &[
+        "\"time\"",
+        "\"ts\"",
+        "\"level\"",
+        "\"severity\"",
+        "\"msg\"",
+        "\"message\"",
+        "\"logger\"",
+        "\"thread\"",
+        "\"service\"",
+        "\"stack_trace\"",
+        "\"trace_id\"",
+        "\"span_id\"",
+        "\"x-request-id\"",
+        "\"correlation_id\"",
+        "\"user_id\"",
+        "\"log\"",
+        "\"error\"",
+        "\"dd\"",
+        "\"logging.googleapis.com/trace\"",
+        "\"lev\\u0065l\"",
+        "\"é\"",
+    ];
+    const JSON_VALUES: &[&str] = &[
+        "\"2026-11-20T13:10:00.000Z\"",
+        "1795180200",
+        "\"ERROR\"",
+        "\"info\"",
+        "\"GET /x 200\"",
+        "\"\"",
+        "\" \"",
+        "\"a\\nb \\\"q\\\"\"",
+        "{\"level\":\"warn\",\"logger\":\"L\"}",
+        "{\"stack_trace\":\"boom\\n\\tat x\",\"name\":\"s\"}",
+        "{\"trace_id\":\"abc\"}",
+        "null",
+        "[1,{}]",
+        "true",
+        "12.5",
+        "\"projects/p/traces/t1\"",
+        "\"4bf92f3577b34da6\"",
+    ];
+    const COLONS: &[&str] = &[":", ": ", " : "];
+
+    proptest::proptest! {
+        /// Sequences of JSON log lines that keep a line's keys and change its values, or
+        /// insert, drop or swap members, change the white space after a colon, or break the
+        /// line: through the memo of key layouts, every line gets the header a fresh read
+        /// gives.
+        #[test]
+        fn json_lines_read_by_remembered_key_layouts_are_read_as_anew(
+            start in proptest::collection::vec((0..JSON_KEYS.len(), 0..JSON_VALUES.len()), 1..6),
+            steps in proptest::collection::vec((0u8..12, 0usize..64, 0usize..64), 1..80),
+        ) {
+            let mut members: Vec<(usize, usize, usize)> =
+                start.into_iter().map(|(k, v)| (k, v, 0)).collect();
+            let mut lines = Vec::new();
+            for (op, a, b) in steps {
+                let n = members.len().max(1);
+                match op {
+                    6 => members.insert(a % (members.len() + 1), (a % JSON_KEYS.len(), b % JSON_VALUES.len(), 0)),
+                    7 if !members.is_empty() => {
+                        members.remove(a % n);
+                    }
+                    8 if !members.is_empty() => members.swap(a % n, b % n),
+                    9 if !members.is_empty() => members[a % n].2 = b % COLONS.len(),
+                    _ if !members.is_empty() => members[a % n].1 = b % JSON_VALUES.len(),
+                    _ => {}
+                }
+                let body: Vec<String> = members
+                    .iter()
+                    .map(|&(k, v, c)| format!("{}{}{}", JSON_KEYS[k], COLONS[c], JSON_VALUES[v]))
+                    .collect();
+                let mut line = format!("{{{}}}", body.join(","));
+                if op == 10 {
+                    // Broken: read as text.
+                    line.pop();
+                }
+                if op == 11 {
+                    line.push_str(" x");
+                }
+                lines.push(line);
+            }
+            if let Err(e) = same_with_memo(&lines) {
+                return Err(proptest::test_runner::TestCaseError::fail(e));
+            }
+        }
     }
 }
