@@ -160,9 +160,10 @@ pub fn write_group(
 
     // Out of the header, which the search for ids below still writes to (as the service).
     let header_stack = header.stack_trace.take();
-    let exception = match group.kind {
-        GroupKind::Plain => None,
-        kind => group_exception(kind, text, header_stack.as_deref()),
+    let exception = match (group.kind, &header_stack) {
+        // (Most JSON lines carry no stack trace: no call.)
+        (GroupKind::Plain, _) | (GroupKind::Json, None) => None,
+        (kind, _) => group_exception(kind, text, header_stack.as_deref()),
     };
 
     let fault = (group.cut_bytes > 0).then(|| line_too_long(group.cut_bytes, settings.max_bytes));
