@@ -178,76 +178,78 @@ pub fn for_each_member_guided<'a>(
             !layout.escaped && rest.is_some_and(|b| same_bytes(b, raw))
         })
     });
-    let Some((g, layout)) = guide else {
-        members_from(&mut scan, &[], true, record, |m| each(None, m))?;
-        scan.end()?;
-        return Ok(Guided {
-            followed: None,
-            whole: false,
-        });
-    };
-    // The guide's keys, compared; `i` of them were the object's.
+    // The guide's keys, compared; `i` of them were the object's, which ended among them
+    // (`ended`) or goes on with other keys.
     let mut i = 0;
-    let mut from = 0;
-    let ended = loop {
-        let Some(&(end, key_len)) = layout.members.get(i) else {
-            // More members than the guide's.
-            break false;
+    let mut ended = false;
+    if let Some((g, layout)) = guide {
+        let mut from = 0;
+        ended = loop {
+            let Some(&(end, key_len)) = layout.members.get(i) else {
+                // More members than the guide's.
+                break false;
+            };
+            let raw = &layout.text[from..end];
+            let at = scan.pos;
+            let next = at + raw.len();
+            let same = scan.bytes.get(at..next).is_some_and(|b| same_bytes(b, raw))
+                && !matches!(scan.bytes.get(next), Some(b' ' | b'\t' | b'\n' | b'\r'));
+            if !same {
+                break false;
+            }
+            from = end;
+            let key = scan.text(at + 1, at + 1 + key_len);
+            scan.pos = next;
+            let mut escapes = None;
+            match scan.peek() {
+                Some(b'"') => escapes = Some(scan.string_inline()?.1),
+                Some(b'-' | b'0'..=b'9') => scan.number()?,
+                _ => scan.value()?,
+            }
+            each(
+                Some((g, i)),
+                Member {
+                    key: Cow::Borrowed(key),
+                    value: scan.text(next, scan.pos),
+                    escapes,
+                    known: None,
+                },
+            );
+            i += 1;
+            scan.skip_ws();
+            match scan.peek() {
+                Some(b',') => {
+                    scan.pos += 1;
+                    scan.skip_ws();
+                }
+                Some(b'}') => {
+                    scan.pos += 1;
+                    break true;
+                }
+                Some(_) => return Err(scan.error("expected ',' or '}'")),
+                None => return Err(scan.error("unexpected end of input")),
+            }
         };
-        let raw = &layout.text[from..end];
-        let at = scan.pos;
-        let next = at + raw.len();
-        let same = scan.bytes.get(at..next).is_some_and(|b| same_bytes(b, raw))
-            && !matches!(scan.bytes.get(next), Some(b' ' | b'\t' | b'\n' | b'\r'));
-        if !same {
-            break false;
-        }
-        from = end;
-        let key = scan.text(at + 1, at + 1 + key_len);
-        scan.pos = next;
-        let mut escapes = None;
-        match scan.peek() {
-            Some(b'"') => escapes = Some(scan.string_inline()?.1),
-            Some(b'-' | b'0'..=b'9') => scan.number()?,
-            _ => scan.value()?,
-        }
-        each(
-            Some((g, i)),
-            Member {
-                key: Cow::Borrowed(key),
-                value: scan.text(next, scan.pos),
-                escapes,
-                known: None,
-            },
-        );
-        i += 1;
-        scan.skip_ws();
-        match scan.peek() {
-            Some(b',') => {
-                scan.pos += 1;
-                scan.skip_ws();
-            }
-            Some(b'}') => {
-                scan.pos += 1;
-                break true;
-            }
-            Some(_) => return Err(scan.error("expected ',' or '}'")),
-            None => return Err(scan.error("unexpected end of input")),
-        }
-    };
-    let whole = ended && i == layout.members.len();
-    if !whole {
-        if let Some(r) = record.as_deref_mut() {
-            r.copy_prefix(layout, i);
-        }
+    }
+    let whole = guide.is_some_and(|(_, layout)| ended && i == layout.members.len());
+    if let (Some((_, layout)), false, Some(r)) = (guide, whole, record.as_deref_mut()) {
+        r.copy_prefix(layout, i);
     }
     if !ended {
-        // At a key (after `{` or a comma) that is not the guide's.
-        members_from(&mut scan, &[], i == 0, record, |m| each(None, m))?;
+        // At a key (after `{` or a comma) that is not the guide's, or at the first key.
+        members_from(
+            &mut scan,
+            &[],
+            i == 0,
+            record,
+            // (A call per member otherwise.)
+            #[inline(always)]
+            |m| each(None, m),
+        )?;
     }
     scan.end()?;
     Ok(Guided {
-        followed: Some((g, i)),
+        followed: guide.map(|(g, _)| (g, i)),
         whole,
     })
 }

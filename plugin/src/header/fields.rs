@@ -513,15 +513,20 @@ pub(super) fn parse_json<'a>(
     let mut message = None;
     // Each member is read into the header as the object is validated; an object that
     // turns out invalid leaves the header as it found it (the line is then read as text).
-    let memo = memo.and_then(|m| m.worth.ask().then_some(m));
-    let valid = match memo {
-        None => json::for_each_member(line, |m| {
-            let kind = field_kind(&m.key);
-            member_field(m, kind, reference, h, &mut message);
-        })
-        .is_ok(),
-        Some(memo) => memo.read(line, reference, h, &mut message),
+    // Without a memo, or when it is not asked, the line is read as without one, by the
+    // same code (one copy of it in the module).
+    let mut unused;
+    let (memo, guided) = match memo {
+        Some(m) => {
+            let ask = m.worth.ask();
+            (m, ask)
+        }
+        None => {
+            unused = JsonKeyMemo::default();
+            (&mut unused, false)
+        }
     };
+    let valid = memo.read(line, reference, h, &mut message, guided);
     if !valid {
         *h = fresh(line);
         return false;
@@ -591,14 +596,16 @@ const JSON_LAYOUTS: usize = 4;
 const MAX_LAYOUT_MEMBERS: usize = 64;
 
 impl JsonKeyMemo {
-    /// Reads `line`'s members into `h` and `message`, guided by the remembered layouts.
-    /// Whether it is a valid JSON object.
+    /// Reads `line`'s members into `h` and `message`, `guided` by the remembered layouts
+    /// (else as without them, remembering nothing). Whether it is a valid JSON object.
+    #[inline(always)]
     fn read<'a>(
         &mut self,
         line: &'a str,
         reference: Timestamp,
         h: &mut Header<'a>,
         message: &mut Option<Cow<'a, str>>,
+        guided: bool,
     ) -> bool {
         // The line's own layout, written unless a layout is its whole, and its keys' kinds
         // (those read after the guide's, at first): in the memory of the layout forgotten
@@ -606,10 +613,14 @@ impl JsonKeyMemo {
         let (record, kinds) = &mut self.spare;
         kinds.clear();
         let known = &self.kinds;
-        let guided = json::for_each_member_guided(
+        let (guides, record) = match guided {
+            true => (&self.layouts[..], Some(record)),
+            false => (&[][..], None),
+        };
+        let result = json::for_each_member_guided(
             line,
-            &self.layouts,
-            Some(record),
+            guides,
+            record,
             // Inlined where it is called (a guided key, a key read): as a call, each member
             // would copy the constants of every field's reading into a new frame.
             #[inline(always)]
@@ -625,8 +636,12 @@ impl JsonKeyMemo {
                 member_field(m, kind, reference, h, message);
             },
         );
-        let valid = guided.is_ok();
-        match guided {
+        let valid = result.is_ok();
+        if !guided {
+            return valid;
+        }
+        let (record, kinds) = &mut self.spare;
+        match result {
             Ok(guided) if guided.whole => {
                 self.worth.answered(true);
                 let g = guided.followed.map_or(0, |(g, _)| g);
