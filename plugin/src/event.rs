@@ -175,6 +175,12 @@ pub fn write_group(
         .as_deref()
         .or(header_service.as_deref())
         .or(passthrough.container_name.as_deref());
+    // The member as the passthrough wrote it, when the service is one of its names.
+    let service_member = match (&passthrough.label_service, &header_service) {
+        (Some(_), _) => passthrough.label_service_member.as_deref(),
+        (None, Some(_)) => None,
+        (None, None) => passthrough.container_name_member.as_deref(),
+    };
 
     let level = header
         .level
@@ -230,7 +236,10 @@ pub fn write_group(
         out.push_str("\",\"timestamp\":\"");
         header.timestamp.unwrap_or(time).write_rfc3339(out);
         out.push_str(level_member(level));
-        opt_str(out, ",\"service\":", service, verbatim);
+        match service_member {
+            Some(member) => out.push_str(member),
+            None => opt_str(out, ",\"service\":", service, verbatim),
+        }
         opt_str(out, ",\"logger\":", header.logger.as_deref(), verbatim);
         opt_str(out, ",\"thread\":", header.thread.as_deref(), verbatim);
         out.push_str(",\"message\":");
@@ -543,6 +552,10 @@ pub struct Passthrough {
     pub label_service: Option<String>,
     /// The container's name, the service when neither a label nor the header names one.
     pub container_name: Option<String>,
+    /// The event's `service` member for each of them, written once for all the records
+    /// that share this passthrough (`,"service":"..."`).
+    pub label_service_member: Option<String>,
+    pub container_name_member: Option<String>,
 }
 
 /// The member whose value is new on every record: the container runtime's time, which
@@ -599,6 +612,13 @@ impl Passthrough {
         out.container_name = json::lookup(k8s.value, &["container_name"])
             .and_then(json::string_value)
             .map(|v| v.into_owned());
+        let member = |name: &String| {
+            let mut m = String::from(",\"service\":");
+            write_str(&mut m, name);
+            m
+        };
+        out.label_service_member = out.label_service.as_ref().map(member);
+        out.container_name_member = out.container_name.as_ref().map(member);
         out
     }
 }

@@ -1515,4 +1515,72 @@ mod tests {
         f.settings.stats_interval_ms = 0;
         assert_eq!(f.stats_due(100_000), None);
     }
+
+    /// The event's `service` is the first service label, else the header's, else the
+    /// container's name, whatever their text needs escaped, on every record of a container
+    /// (the first prepares the passthrough, the next reuse it).
+    #[test]
+    fn the_service_comes_from_a_label_the_header_or_the_container_name() {
+        let names = [
+            "pay",
+            "pay \"v2\"",
+            "a\\b",
+            "caf\u{e9}",
+            "tab\there",
+            "\u{1f600}",
+        ];
+        for name in names {
+            let mut quoted = String::new();
+            json::write_str(&mut quoted, name);
+            // As the kubernetes filter writes them, `\u` escapes too.
+            let escaped = quoted.replace('\u{e9}', "\\u00e9");
+            let cases = [
+                // (labels, container name, line, service)
+                (
+                    format!("{{\"app\":{escaped}}}"),
+                    "\"c\"".to_string(),
+                    "plain",
+                    name,
+                ),
+                (
+                    format!("{{\"app.kubernetes.io/name\":{escaped},\"app\":\"x\"}}"),
+                    "\"c\"".to_string(),
+                    "level=info service=hdr msg=m",
+                    name,
+                ),
+                ("{}".to_string(), escaped.clone(), "plain", name),
+                ("{\"app\":\"\"}".to_string(), escaped.clone(), "plain", name),
+                (
+                    "{}".to_string(),
+                    escaped.clone(),
+                    "level=info service=hdr msg=m",
+                    "hdr",
+                ),
+            ];
+            for (labels, container, text, want) in cases {
+                let mut f = Filter::new(Settings::default());
+                let mut events = Vec::new();
+                for i in 0..3 {
+                    let mut rec = String::from("{\"log\":");
+                    json::write_str(&mut rec, &format!("{text} {i}"));
+                    rec.push_str(&format!(
+                        ",\"stream\":\"stdout\",\"kubernetes\":{{\"container_name\":{container},\"labels\":{labels}}}}}"
+                    ));
+                    let now = i * 10;
+                    let t = Timestamp::new(1_700_000_000, 0);
+                    events.extend(
+                        f.process(TAG, t, Input::Record(rec.as_bytes()), now)
+                            .map(String::from),
+                    );
+                }
+                f.release_all();
+                events.extend(std::iter::from_fn(|| f.take_waiting()));
+                assert_eq!(events.len(), 3, "{labels} {container} {text}");
+                for e in &events {
+                    let v: serde_json::Value = serde_json::from_str(e).expect("valid JSON");
+                    assert_eq!(v["service"], want, "{labels} {container} {text}: {e}");
+                }
+            }
+        }
+    }
 }
