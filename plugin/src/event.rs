@@ -176,11 +176,10 @@ pub fn write_group(
         .or(header_service.as_deref())
         .or(passthrough.container_name.as_deref());
     // The member as the passthrough wrote it, when the service is one of its names.
-    let service_member = match (&passthrough.label_service, &header_service) {
-        (Some(_), _) => passthrough.label_service_member.as_deref(),
-        (None, Some(_)) => None,
-        (None, None) => passthrough.container_name_member.as_deref(),
-    };
+    let service_member = passthrough
+        .service_member
+        .as_deref()
+        .filter(|_| passthrough.label_service.is_some() || header_service.is_none());
 
     let level = header
         .level
@@ -552,10 +551,9 @@ pub struct Passthrough {
     pub label_service: Option<String>,
     /// The container's name, the service when neither a label nor the header names one.
     pub container_name: Option<String>,
-    /// The event's `service` member for each of them, written once for all the records
-    /// that share this passthrough (`,"service":"..."`).
-    pub label_service_member: Option<String>,
-    pub container_name_member: Option<String>,
+    /// The event's `service` member for the label, else the container's name, written
+    /// once for all the records that share this passthrough (`,"service":"..."`).
+    pub service_member: Option<String>,
 }
 
 /// The member whose value is new on every record: the container runtime's time, which
@@ -612,13 +610,15 @@ impl Passthrough {
         out.container_name = json::lookup(k8s.value, &["container_name"])
             .and_then(json::string_value)
             .map(|v| v.into_owned());
-        let member = |name: &String| {
-            let mut m = String::from(",\"service\":");
-            write_str(&mut m, name);
-            m
-        };
-        out.label_service_member = out.label_service.as_ref().map(member);
-        out.container_name_member = out.container_name.as_ref().map(member);
+        out.service_member = out
+            .label_service
+            .as_ref()
+            .or(out.container_name.as_ref())
+            .map(|name| {
+                let mut m = String::from(",\"service\":");
+                write_str(&mut m, name);
+                m
+            });
         out
     }
 }
