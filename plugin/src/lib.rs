@@ -1,9 +1,10 @@
 //! CALI's Fluent Bit filter, as plain Rust: header parsing, multi-line stack-trace
 //! grouping and fingerprints. Builds and tests natively; `ffi` is the only part that
 //! knows about Fluent Bit's `wasm` filter, and it and `allocator` hold all of the `unsafe`,
-//! but for four `from_utf8_unchecked` on bytes already checked, each with its argument
-//! (`bytes::utf8`, a record's string and its unescaped text in `json`, a record of a known
-//! shape in `filter`).
+//! but for four `from_utf8_unchecked` on bytes already checked and one `get_unchecked` of a
+//! `str` at ASCII bytes, each with its argument (`bytes::utf8`, a record's string and its
+//! unescaped text and the JSON scanner's slices in `json`, a record of a known shape in
+//! `filter`).
 
 pub mod allocator;
 pub mod bytes;
