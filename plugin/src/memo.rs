@@ -1,8 +1,9 @@
 //! When a memo is worth asking.
 //!
-//! The filter's memos (`fingerprint::MessageMemo`, `header::TailMemo`) answer lines whose
-//! message or header has the shape of a recent one, for a quarter to a third of the work;
-//! a line that finds nothing pays for the search and for being remembered. A container whose messages
+//! The filter's memos (`fingerprint::MessageMemo`, `header::TailMemo`,
+//! `header::JsonKeyMemo`) answer lines whose message or header has the shape of a recent
+//! one with less work (the first two for a quarter to a third of it); a line that finds
+//! nothing pays for the search and for being remembered. A container whose messages
 //! rarely repeat a shape (ids of changing length in every line) would pay that on every
 //! line, so each memo counts its answers in rounds of `ROUND` questions: after a round with
 //! fewer than a third answered, it is not asked for the next `REST` lines (which are read

@@ -515,15 +515,15 @@ pub(super) fn parse_json<'a>(
     // turns out invalid leaves the header as it found it (the line is then read as text).
     // Without a memo, or when it is not asked, the line is read as without one, by the
     // same code (one copy of it in the module).
-    let mut unused;
+    let mut throwaway;
     let (memo, guided) = match memo {
         Some(m) => {
             let ask = m.worth.ask();
             (m, ask)
         }
         None => {
-            unused = JsonKeyMemo::default();
-            (&mut unused, false)
+            throwaway = JsonKeyMemo::default();
+            (&mut throwaway, false)
         }
     };
     let valid = memo.read(line, reference, h, &mut message, guided);
