@@ -103,6 +103,11 @@ impl KeyLayout {
         self.len() == 0
     }
 
+    /// The memory it holds, in bytes.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity() + self.members.capacity() * std::mem::size_of::<(usize, usize)>()
+    }
+
     /// The bytes of member `i`, and its key's length.
     fn member(&self, i: usize) -> Option<(&[u8], usize)> {
         let &(end, key_len) = self.members.get(i)?;

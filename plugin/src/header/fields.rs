@@ -590,10 +590,12 @@ pub struct JsonKeyMemo {
     worth: crate::memo::Worth,
 }
 
-/// Layouts remembered (a few containers that log JSON, their lines interleaved), and the
-/// most members a remembered layout has.
+/// Layouts remembered (a few containers that log JSON, their lines interleaved), the most
+/// members a remembered layout has, and the most memory one keeps (its keys' bytes and
+/// their places): a line of a few huge keys is read, not remembered.
 const JSON_LAYOUTS: usize = 4;
 const MAX_LAYOUT_MEMBERS: usize = 64;
+const MAX_LAYOUT_BYTES: usize = 4096;
 
 impl JsonKeyMemo {
     /// Reads `line`'s members into `h` and `message`, `guided` by the remembered layouts
@@ -652,7 +654,11 @@ impl JsonKeyMemo {
                     self.kinds.insert(0, kinds);
                 }
             }
-            Ok(guided) if !record.is_empty() && record.len() <= MAX_LAYOUT_MEMBERS => {
+            Ok(guided)
+                if !record.is_empty()
+                    && record.len() <= MAX_LAYOUT_MEMBERS
+                    && record.capacity() <= MAX_LAYOUT_BYTES =>
+            {
                 self.worth.answered(false);
                 if let Some((g, n)) = guided.followed {
                     kinds.splice(0..0, self.kinds[g][..n].iter().copied());
@@ -669,7 +675,21 @@ impl JsonKeyMemo {
             Ok(_) => self.worth.answered(false),
             Err(_) => {}
         }
+        // A layout too large to keep leaves none of its memory behind either.
+        if self.spare.0.capacity() > MAX_LAYOUT_BYTES {
+            self.spare = Default::default();
+        }
         valid
+    }
+
+    /// The memory the memo holds for its layouts (not the kinds), in bytes.
+    #[cfg(test)]
+    pub(super) fn layout_bytes(&self) -> usize {
+        self.layouts
+            .iter()
+            .chain([&self.spare.0])
+            .map(json::KeyLayout::capacity)
+            .sum()
     }
 }
 

@@ -461,4 +461,22 @@ mod tests {
             }
         }
     }
+
+    /// A JSON line's memo keeps at most a few small layouts: lines of huge keys, or of a
+    /// new layout each, are read (the same header as without the memo) but leave no more
+    /// than four layouts of at most 4 KiB (and one buffer as large) behind.
+    #[test]
+    fn the_json_key_memo_keeps_little_memory() {
+        let parser = HeaderParser::default();
+        let mut memo = crate::header::HeaderMemo::default();
+        for i in 0..200 {
+            let key = "k".repeat(if i % 2 == 0 { 100_000 } else { 10 + i });
+            let line = format!("{{\"level\":\"error\",\"{key}\":{i},\"msg\":\"m{i}\"}}");
+            let h = parser.parse_with(&line, reference(), Some(&mut memo));
+            assert_eq!(h, parser.parse(&line, reference()));
+            assert_eq!(h.message, format!("m{i}"));
+            let held = memo.json_keys.layout_bytes();
+            assert!(held <= 5 * 4096, "{held} bytes after line {i}");
+        }
+    }
 }
