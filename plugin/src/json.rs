@@ -68,12 +68,6 @@ pub fn parse_object_known<'a>(
     Ok(members)
 }
 
-/// `parse_object`, handing each member to `each` as it is read instead of collecting them.
-/// The object is valid only if the result is `Ok`: members before an error were handed out.
-pub fn for_each_member<'a>(src: &'a str, each: impl FnMut(Member<'a>)) -> Result<(), JsonError> {
-    each_member(src, &[], each)
-}
-
 /// The keys of an object as it was written, in order: for each member, its bytes from its
 /// key's opening quote to its value's first byte (`"level":`, `"msg" : `). The JSON log
 /// lines of one logger write the same keys in the same order; `for_each_member_guided`
@@ -108,14 +102,10 @@ impl KeyLayout {
         self.text.capacity() + self.members.capacity() * std::mem::size_of::<(usize, usize)>()
     }
 
-    /// The bytes of member `i`, and its key's length.
-    fn member(&self, i: usize) -> Option<(&[u8], usize)> {
-        let &(end, key_len) = self.members.get(i)?;
-        let start = match i {
-            0 => 0,
-            _ => self.members[i - 1].0,
-        };
-        Some((self.text.get(start..end)?, key_len))
+    /// The bytes of the first member.
+    fn first(&self) -> Option<&[u8]> {
+        let &(end, _) = self.members.first()?;
+        self.text.get(..end)
     }
 
     /// Adds a member whose bytes are `raw` and whose key, `None` when it has escapes, is
@@ -150,14 +140,16 @@ pub struct Guided {
     pub whole: bool,
 }
 
-/// `for_each_member`, reading the object's keys by the first of `guides` whose first key
+/// `parse_object`'s reading, member by member, with the object's keys read by the first of
+/// `guides` whose first key
 /// the object writes first, byte for byte: while its keys are the guide's in order, each
 /// is compared whole (not read and unescaped) and handed out with `Some((guide, index))`;
-/// from the first one that is not, keys are read as `for_each_member` reads them, and
+/// from the first one that is not, keys are read as `parse_object` reads them, and
 /// handed out with `None`. The members, and whether the object is valid, are
-/// `for_each_member`'s: a guide's bytes are a key without escapes, its colon and the white
-/// space around them, so where they are followed by a value's first byte (not white space)
-/// the scan would read the same key and reach the value at the same place.
+/// `parse_object`'s (members before an error were handed out): a guide's bytes are a key
+/// without escapes, its colon and the white space around them, so where they are followed
+/// by a value's first byte (not white space) the scan would read the same key and reach
+/// the value at the same place.
 ///
 /// `record`: unless the object's keys were a guide's whole, its own layout is written
 /// there (the guide's part copied).
@@ -178,7 +170,7 @@ pub fn for_each_member_guided<'a>(
     scan.expect(b'{', "expected '{'")?;
     scan.skip_ws();
     let guide = guides.iter().enumerate().find(|(_, layout)| {
-        layout.member(0).is_some_and(|(raw, _)| {
+        layout.first().is_some_and(|raw| {
             let rest = scan.bytes.get(scan.pos..scan.pos + raw.len());
             !layout.escaped && rest.is_some_and(|b| same_bytes(b, raw))
         })
@@ -1629,17 +1621,17 @@ mod tests {
         );
     }
 
-    /// Members as `for_each_member` hands them out, with its verdict.
+    /// Members as `parse_object` reads them (those before an error too), with its verdict.
     fn members_of(src: &str) -> (Vec<Member<'_>>, bool) {
         let mut members = Vec::new();
-        let ok = for_each_member(src, |m| members.push(m)).is_ok();
+        let ok = each_member(src, &[], |m| members.push(m)).is_ok();
         (members, ok)
     }
 
     /// Reading guided by recent objects' key layouts changes nothing: on sequences of
     /// objects that keep, change and drop their members' keys, values and the white space
     /// around colons and commas (valid and not), the guided reading hands out the members
-    /// and verdict of `for_each_member`; where it says the keys were a guide's whole, every
+    /// and verdict of the plain reading; where it says the keys were a guide's whole, every
     /// member came guided; and the layout it records, as the guide of the same object, is
     /// followed whole.
     #[test]

@@ -577,7 +577,7 @@ fn member_field<'a>(
 /// its keys or looking up their names (`json::for_each_member_guided`), and a line that
 /// leaves its guide's keys is read on from there as without one. The JSON lines of one
 /// logger share a layout; a line whose keys are not a layout's whole is remembered. The
-/// header is the same either way: the guided reading hands out `for_each_member`'s
+/// header is the same either way: the guided reading hands out `json::parse_object`'s
 /// members, and a key's kind is a function of its text.
 #[derive(Default)]
 pub struct JsonKeyMemo {
