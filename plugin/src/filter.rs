@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::event::{self, cut, Fault, FaultKind, Passthrough};
-use crate::grouper::GroupContext;
+use crate::grouper::{Group, GroupContext};
 use crate::json::{self, KnownValue, Member};
 use crate::settings::{Settings, TICK_KEY};
-use crate::streams::{LineJson, LineMeta, Released, StreamTable};
+use crate::streams::{LineJson, LineMeta, Released, StreamNames, StreamTable};
 use crate::timestamp::Timestamp;
 
 /// What the host handed over for one call.
@@ -70,6 +70,8 @@ pub struct Filter {
     ready: VecDeque<String>,
     /// The answer of the current call.
     out: String,
+    /// `out` holds an event written during this call, older than any in `ready`.
+    out_fresh: bool,
     /// The last tick record applied, to apply settings only when they change.
     last_tick: String,
     /// When the last `cali: stats` line was written (the first tick's time before that).
@@ -107,6 +109,7 @@ impl Filter {
             streams: StreamTable::default(),
             ready: VecDeque::new(),
             out: String::with_capacity(4096),
+            out_fresh: false,
             last_tick: String::new(),
             last_stats_ms: None,
             passthroughs: Vec::new(),
@@ -365,6 +368,42 @@ impl Filter {
             volatile,
             json: line_json(),
         };
+        // The event of a group this line completes, when no other is waiting: written
+        // straight into this call's answer.
+        let (out, out_fresh, ready, spare) = (
+            &mut self.out,
+            &mut self.out_fresh,
+            &mut self.ready,
+            &mut self.spare,
+        );
+        let (settings, memos, stats) = (&self.settings, &mut self.memos, &mut self.stats);
+        let emit = |tag: &str, names: &StreamNames, group: &Group<LineMeta>| {
+            let mut queued = None;
+            let json = if ready.is_empty() && !*out_fresh {
+                // A buffer grown by one huge event is not kept (as in `next_out`).
+                if out.capacity() > MAX_SPARE_BYTES {
+                    *out = String::new();
+                }
+                out.clear();
+                out
+            } else {
+                queued.insert(spare.pop().unwrap_or_default())
+            };
+            write_event(
+                json,
+                tag,
+                names,
+                group,
+                settings,
+                &self.ctx.header,
+                memos,
+                stats,
+            );
+            match queued {
+                Some(json) => ready.push_back(json),
+                None => *out_fresh = true,
+            }
+        };
         self.streams.push(
             tag,
             stream,
@@ -375,6 +414,7 @@ impl Filter {
             self.settings.max_streams,
             self.settings.max_held_bytes,
             &mut self.released,
+            emit,
         );
         self.build_released();
     }
@@ -485,24 +525,16 @@ impl Filter {
     fn build_released(&mut self) {
         for r in self.released.drain(..) {
             let mut json = self.spare.pop().unwrap_or_default();
-            json.reserve(r.group.text.len() + r.group.first.passthrough.members.len() + 512);
-            event::write_group(
+            write_event(
                 &mut json,
+                &r.tag,
                 &r.names,
                 &r.group,
                 &self.settings,
                 &self.ctx.header,
                 &mut self.memos,
+                &mut self.stats,
             );
-            if r.group.cut_bytes > 0 {
-                eprintln!(
-                    "cali: cut {} bytes from a line longer than max_bytes ({}) in {}",
-                    r.group.cut_bytes, self.settings.max_bytes, r.tag
-                );
-                self.stats.cut_lines += 1;
-            }
-            self.stats.events += 1;
-            self.stats.event_lines += r.group.line_count as u64;
             self.ready.push_back(json);
         }
     }
@@ -548,6 +580,10 @@ impl Filter {
     }
 
     fn next_out(&mut self) -> Option<&str> {
+        if self.out_fresh {
+            self.out_fresh = false;
+            return Some(&self.out);
+        }
         let next = self.ready.pop_front()?;
         let mut previous = std::mem::replace(&mut self.out, next);
         // A buffer grown by one huge event is not kept: it would pin that memory.
@@ -569,6 +605,31 @@ impl Filter {
     pub fn take_waiting(&mut self) -> Option<String> {
         self.ready.pop_front()
     }
+}
+
+/// Writes the event of a finished group into `json` and counts it.
+#[allow(clippy::too_many_arguments)]
+fn write_event(
+    json: &mut String,
+    tag: &str,
+    names: &StreamNames,
+    group: &Group<LineMeta>,
+    settings: &Settings,
+    header: &crate::header::HeaderParser,
+    memos: &mut event::Memos,
+    stats: &mut FilterStats,
+) {
+    json.reserve(group.text.len() + group.first.passthrough.members.len() + 512);
+    event::write_group(json, names, group, settings, header, memos);
+    if group.cut_bytes > 0 {
+        eprintln!(
+            "cali: cut {} bytes from a line longer than max_bytes ({}) in {tag}",
+            group.cut_bytes, settings.max_bytes
+        );
+        stats.cut_lines += 1;
+    }
+    stats.events += 1;
+    stats.event_lines += group.line_count as u64;
 }
 
 /// Values worth remembering are at least this long; at most `MAX_KNOWN` are kept (streams

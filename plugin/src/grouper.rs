@@ -10,6 +10,8 @@ use std::collections::VecDeque;
 
 /// Least growth of a group's text once it spans lines (bytes).
 const TEXT_STEP: usize = 1024;
+/// The largest text buffer an emitted group leaves to the next line of its stream.
+const MAX_REUSED_TEXT: usize = 4 * TEXT_STEP;
 
 use crate::header::HeaderParser;
 use crate::language::{Language, LanguageSet};
@@ -204,6 +206,21 @@ impl<M> TraceGrouper<M> {
     /// `push`, making the line's metadata only when it is kept: a line that continues
     /// a group leaves only its text (most lines of a trace).
     pub fn push_with(&mut self, line: &str, meta: impl FnOnce() -> M, ctx: &GroupContext) {
+        self.push_emitting(line, meta, ctx, None::<fn(&Group<M>)>);
+    }
+
+    /// `push_with`, handing a group this line completes to `emit` (when given) instead of
+    /// the completed queue, when nothing is queued before it: the group is read where it
+    /// is held, and its text's buffer takes the next line. Most lines are events of one
+    /// line, and this spares each the moves of a group through the queue to its reader,
+    /// and an allocation.
+    pub fn push_emitting(
+        &mut self,
+        line: &str,
+        meta: impl FnOnce() -> M,
+        ctx: &GroupContext,
+        emit: Option<impl FnOnce(&Group<M>)>,
+    ) {
         let decision = match &self.held {
             None => Decision::Break {
                 header: None,
@@ -213,7 +230,14 @@ impl<M> TraceGrouper<M> {
         };
         match decision {
             Decision::Break { header, trace } => {
-                self.complete_held();
+                match (emit, &self.held) {
+                    (Some(emit), Some(held))
+                        if self.tentative.is_empty() && self.completed.is_empty() =>
+                    {
+                        emit(&held.group);
+                    }
+                    _ => self.complete_held(),
+                }
                 self.start(line, meta(), ctx, header, trace);
             }
             Decision::Continue(step) => self.append(line, meta, step, ctx),
@@ -312,14 +336,25 @@ impl<M> TraceGrouper<M> {
         continued: bool,
     ) {
         let max_bytes = ctx.max_bytes.max(1);
-        let (text, cut_bytes) = if line.len() > max_bytes {
+        let (kept, cut_bytes) = if line.len() > max_bytes {
             let mut end = max_bytes;
             while !line.is_char_boundary(end) {
                 end -= 1;
             }
-            (line[..end].to_string(), line.len() - end)
+            (&line[..end], line.len() - end)
         } else {
-            (line.to_string(), 0)
+            (line, 0)
+        };
+        // A group still held was emitted where it lay (`push_emitting`): its text's buffer
+        // takes this line, unless a long trace grew it.
+        let text = match self.held.as_mut() {
+            Some(h) if h.group.text.capacity() <= MAX_REUSED_TEXT => {
+                let mut text = std::mem::take(&mut h.group.text);
+                text.clear();
+                text.push_str(kept);
+                text
+            }
+            _ => kept.to_string(),
         };
         self.held = Some(Held {
             group: Group {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::event::Passthrough;
-use crate::grouper::{GroupContext, TraceGrouper};
+use crate::grouper::{Group, GroupContext, TraceGrouper};
 use crate::hash::{FixedState, WordHash};
 use crate::timestamp::Timestamp;
 
@@ -94,8 +94,10 @@ impl StreamTable {
     }
 
     /// Pushes a line into its stream (created when new) and moves every group this
-    /// completes into `done`. Streams released to respect `max_streams`/`max_held_bytes`
-    /// also land in `done`, each as `(tag, stream, group)`.
+    /// completes into `done`, or hands it to `emit` (with the stream's tag and names) when
+    /// `done` is empty and the group is the only one the line completes. Streams released
+    /// to respect `max_streams`/`max_held_bytes` also land in `done`, each as `(tag,
+    /// stream, group)`.
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
@@ -108,6 +110,7 @@ impl StreamTable {
         max_streams: usize,
         max_held_bytes: usize,
         done: &mut Vec<Released>,
+        emit: impl FnOnce(&str, &StreamNames, &Group<LineMeta>),
     ) {
         // The last record's stream, compared in place: most records continue it, and the
         // key is only built to look another one up.
@@ -117,7 +120,12 @@ impl StreamTable {
             None => self.slot_of(tag, stream, now_ms, max_streams, done),
         };
         let slot = &mut self.slots[idx].1;
-        slot.grouper.push_with(line, meta, ctx);
+        // Handed to `emit` only when nothing was released before it (the order of events).
+        let (tag, names) = (&slot.tag, &slot.names);
+        let emit = done
+            .is_empty()
+            .then_some(|g: &Group<LineMeta>| emit(tag, names, g));
+        slot.grouper.push_emitting(line, meta, ctx, emit);
         slot.last_seen_ms = now_ms;
         drain(slot, done);
         self.rebalance(idx);
@@ -366,7 +374,74 @@ mod tests {
             max_streams,
             usize::MAX,
             done,
+            done_direct_never,
         );
+    }
+
+    fn done_direct_never(tag: &str, _: &StreamNames, g: &Group<LineMeta>) {
+        panic!(
+            "{tag}: {:?} handed out directly where each stream has one line",
+            g.text
+        );
+    }
+
+    /// (tag, text) of the groups a push hands out.
+    fn push_collecting(
+        t: &mut StreamTable,
+        tag: &str,
+        line: &str,
+        now: u64,
+        max_streams: usize,
+        done: &mut Vec<Released>,
+    ) -> Vec<(String, String)> {
+        let mut emitted = Vec::new();
+        t.push(
+            tag,
+            "stdout",
+            line,
+            meta,
+            now,
+            &ctx(),
+            max_streams,
+            usize::MAX,
+            done,
+            |tag, names, g| {
+                assert!(names.json.contains(tag), "{} for {tag}", names.json);
+                emitted.push((tag.to_string(), g.text.clone()));
+            },
+        );
+        emitted
+    }
+
+    #[test]
+    fn a_group_a_line_completes_is_handed_out_unless_releases_came_before_it() {
+        let mut t = StreamTable::default();
+        let mut done = Vec::new();
+        assert!(push_collecting(&mut t, "a", "first a", 1, 2, &mut done).is_empty());
+        assert_eq!(
+            push_collecting(&mut t, "a", "second a", 2, 2, &mut done),
+            [("a".to_string(), "first a".to_string())]
+        );
+        assert!(done.is_empty());
+        assert!(push_collecting(&mut t, "b", "first b", 3, 2, &mut done).is_empty());
+        assert!(done.is_empty());
+        // A third stream releases the least recently used one ("a") first: the group "b"'s
+        // next line completes queues behind it, in order.
+        assert!(push_collecting(&mut t, "c", "first c", 4, 2, &mut done).is_empty());
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].group.text, "second a");
+        assert!(push_collecting(&mut t, "b", "second b", 5, 2, &mut done).is_empty());
+        let texts: Vec<&str> = done.iter().map(|r| r.group.text.as_str()).collect();
+        assert_eq!(texts, ["second a", "first b"]);
+        done.clear();
+        // The held text's buffer took the next line: it is that line alone.
+        assert_eq!(
+            push_collecting(&mut t, "b", "third b", 6, 2, &mut done),
+            [("b".to_string(), "second b".to_string())]
+        );
+        t.release_all(&mut done);
+        let texts: Vec<&str> = done.iter().map(|r| r.group.text.as_str()).collect();
+        assert_eq!(texts, ["first c", "third b"]);
     }
 
     #[test]
@@ -403,8 +478,30 @@ mod tests {
         let mut t = StreamTable::default();
         let mut done = Vec::new();
         let long = "z".repeat(600);
-        t.push("a", "s", &long, meta, 1, &ctx(), 100, 1000, &mut done);
-        t.push("b", "s", &long, meta, 2, &ctx(), 100, 1000, &mut done);
+        t.push(
+            "a",
+            "s",
+            &long,
+            meta,
+            1,
+            &ctx(),
+            100,
+            1000,
+            &mut done,
+            done_direct_never,
+        );
+        t.push(
+            "b",
+            "s",
+            &long,
+            meta,
+            2,
+            &ctx(),
+            100,
+            1000,
+            &mut done,
+            done_direct_never,
+        );
         assert_eq!(
             done.len(),
             1,
