@@ -5,7 +5,7 @@
 
 use crate::bytes::{contains_str, digit_bytes, digit_shape, find_str, first_hit, zero_bytes, ONES};
 use crate::exception::{ExceptionInfo, Frame};
-use crate::hash::{Fnv64, WordHash};
+use crate::hash::Fnv64;
 use crate::language::Language;
 
 /// Application frames that make up a trace's fingerprint.
@@ -90,8 +90,6 @@ pub const MEMO_SLOTS: usize = 512;
 pub struct MessageMemo {
     slots: Vec<MemoSlot>,
     worth: crate::memo::Worth,
-    /// The shape of the message asked about, a word per eight bytes.
-    shape: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -112,7 +110,6 @@ impl Default for MessageMemo {
         Self {
             slots: Vec::new(),
             worth: crate::memo::Worth::default(),
-            shape: Vec::with_capacity(MEMO_MAX_BYTES / 8 + 1),
         }
     }
 }
@@ -133,28 +130,35 @@ impl MessageMemo {
                 ..MemoSlot::default()
             });
         }
-        let mut h = WordHash::with_seed(b.len() as u64);
-        h.write_field(service.as_bytes());
-        self.shape.clear();
+        // The slot: a multiply-xor chain over the length, the service's length and first
+        // bytes, and the shape's words, read from the top (where every input bit reaches).
+        // Only the slot depends on it: an answer is checked against the slot whole.
+        let mut h = (b.len() as u64 ^ (service.len() as u64) << 32).wrapping_mul(SLOT_MIX);
+        h = (h ^ first_word(service.as_bytes())).wrapping_mul(SLOT_MIX);
+        let mut shape = [0u64; MEMO_MAX_BYTES / 8];
         let mut chunks = b.chunks_exact(8);
+        let mut n = 0;
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
             let s = digit_shape(u64::from_le_bytes(w));
-            h.write_u64(s);
-            self.shape.push(s);
+            h = (h ^ s).wrapping_mul(SLOT_MIX);
+            shape[n] = s;
+            n += 1;
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut w = [0u8; 8];
             w[..rest.len()].copy_from_slice(rest);
             let s = digit_shape(u64::from_le_bytes(w));
-            h.write_u64(s);
-            self.shape.push(s);
+            h = (h ^ s).wrapping_mul(SLOT_MIX);
+            shape[n] = s;
+            n += 1;
         }
-        let slot = &mut self.slots[h.finish128().0 as usize & (MEMO_SLOTS - 1)];
+        let shape = &shape[..n];
+        let slot = &mut self.slots[(h >> SLOT_SHIFT) as usize];
         if slot.len == b.len()
-            && same_words(&slot.shape, &self.shape)
+            && same_words(&slot.shape, shape)
             && crate::json::same_bytes(slot.service.as_bytes(), service.as_bytes())
         {
             self.worth.answered(true);
@@ -169,11 +173,25 @@ impl MessageMemo {
         slot.service.clear();
         slot.service.push_str(service);
         slot.shape.clear();
-        slot.shape.extend_from_slice(&self.shape);
+        slot.shape.extend_from_slice(shape);
         slot.fingerprint = fingerprint;
         slot.ids_clear = None;
         (fingerprint, false)
     }
+}
+
+/// An odd constant with well-spread bits (the golden ratio's): one multiply mixes a word's
+/// bits into the high half of the product.
+const SLOT_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The product's top bits that pick one of `MEMO_SLOTS`.
+const SLOT_SHIFT: u32 = 64 - MEMO_SLOTS.trailing_zeros();
+
+/// The first eight bytes of `b` (fewer padded with zeros) as a word.
+fn first_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
 }
 
 fn same_words(a: &[u64], b: &[u64]) -> bool {
