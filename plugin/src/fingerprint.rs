@@ -87,6 +87,7 @@ pub const MEMO_SLOTS: usize = 512;
 ///
 /// In the interpreter, reading a message's shape (eight bytes per step) and comparing it
 /// with a slot's costs about a quarter of building and hashing its template.
+#[derive(Default)]
 pub struct MessageMemo {
     slots: Vec<MemoSlot>,
     worth: crate::memo::Worth,
@@ -103,15 +104,6 @@ struct MemoSlot {
     /// The message holds no id key (`header::no_id_key`), nor does one of its shape: asked
     /// when the slot first answers (a slot that never answers is not asked).
     ids_clear: Option<bool>,
-}
-
-impl Default for MessageMemo {
-    fn default() -> Self {
-        Self {
-            slots: Vec::new(),
-            worth: crate::memo::Worth::default(),
-        }
-    }
 }
 
 impl MessageMemo {
