@@ -28,6 +28,9 @@ thread_local! {
     /// The last second `write_rfc3339` wrote (years 0..=9999 only) and its
     /// `YYYY-MM-DDTHH:MM:SS`.
     static LAST_SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+    /// The last valid date `from_civil` read and its days since 1970-01-01 (a valid date
+    /// from the start, so that an invalid one is never taken for it).
+    static LAST_DATE: Cell<(i32, u32, u32, i64)> = const { Cell::new((1970, 1, 1, 0)) };
 }
 
 impl Timestamp {
@@ -58,10 +61,7 @@ impl Timestamp {
         nanos: u32,
         offset_secs: i32,
     ) -> Option<Self> {
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
+        if hour > 23
             || minute > 59
             || second > 60
             || nanos > 999_999_999
@@ -69,7 +69,18 @@ impl Timestamp {
         {
             return None;
         }
-        let days = days_from_civil(year, month, day);
+        // Consecutive lines mostly carry one date: the last valid one's day count is kept.
+        let (y, m, d, last_days) = LAST_DATE.with(Cell::get);
+        let days = if (y, m, d) == (year, month, day) {
+            last_days
+        } else {
+            if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+                return None;
+            }
+            let days = days_from_civil(year, month, day);
+            LAST_DATE.with(|last| last.set((year, month, day, days)));
+            days
+        };
         let secs = days * SECS_PER_DAY
             + i64::from(hour) * 3600
             + i64::from(minute) * 60
@@ -275,6 +286,33 @@ mod tests {
         assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 61, 0, 0).is_none());
         assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 0, 1_000_000_000, 0).is_none());
         assert!(Timestamp::from_civil(2026, 1, 1, 0, 0, 0, 0, 24 * 3600).is_none());
+    }
+
+    #[test]
+    fn the_remembered_date_never_answers_for_another() {
+        // Dates asked twice in a row and between others, invalid ones first and right after
+        // valid ones (the memo of the last date is this thread's, fresh in each test).
+        for (y, m, d) in [
+            (0, 0, 0),
+            (1970, 0, 1),
+            (2026, 11, 20),
+            (2026, 11, 20),
+            (2026, 11, 21),
+            (2026, 2, 29),
+            (2026, 11, 20),
+            (1970, 1, 1),
+            (2026, 0, 20),
+            (2024, 2, 29),
+            (2024, 2, 29),
+            (2025, 2, 29),
+            (2026, 11, 0),
+        ] {
+            let got = Timestamp::from_civil(y, m, d, 1, 2, 3, 0, 0);
+            let valid = (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m);
+            let want =
+                valid.then(|| Timestamp::new(days_from_civil(y, m, d) * SECS_PER_DAY + 3723, 0));
+            assert_eq!(got, want, "{y}-{m}-{d}");
+        }
     }
 
     #[test]
