@@ -345,21 +345,31 @@ impl<M> TraceGrouper<M> {
         } else {
             (line, 0)
         };
-        // A group still held was emitted where it lay (`push_emitting`): its text's buffer
-        // takes this line, unless a long trace grew it.
-        let text = match self.held.as_mut() {
-            Some(h) if h.group.text.capacity() <= MAX_REUSED_TEXT => {
-                let mut text = std::mem::take(&mut h.group.text);
-                text.clear();
-                text.push_str(kept);
-                text
+        let last_colon = ends_with_colon(line.as_bytes());
+        // A group still held was emitted where it lay (`push_emitting`): it becomes this
+        // line's in place, its text's buffer taking the line, unless a long trace grew it.
+        if let Some(h) = self.held.as_mut() {
+            if h.group.text.capacity() <= MAX_REUSED_TEXT {
+                h.group.text.clear();
+                h.group.text.push_str(kept);
+                h.group.first = meta;
+                h.group.line_count = 1;
+                h.group.truncated = cut_bytes > 0;
+                h.group.cut_bytes = cut_bytes;
+                h.group.kind = kind;
+                h.group.continued = continued;
+                h.phase = phase;
+                h.lang = lang;
+                h.last_colon = last_colon;
+                h.blank_run = 0;
+                h.first_blank = false;
+                return;
             }
-            _ => kept.to_string(),
-        };
+        }
         self.held = Some(Held {
             group: Group {
                 first: meta,
-                text,
+                text: kept.to_string(),
                 line_count: 1,
                 truncated: cut_bytes > 0,
                 cut_bytes,
@@ -368,7 +378,7 @@ impl<M> TraceGrouper<M> {
             },
             phase,
             lang,
-            last_colon: ends_with_colon(line.as_bytes()),
+            last_colon,
             blank_run: 0,
             first_blank: false,
         });
@@ -1440,20 +1450,48 @@ mod tests {
     }
 
     /// Groups `text`'s lines; each group as (its text, its kind, the index of its first line).
+    /// Read both through the queue and as handed out (`push_emitting`), which must agree.
     fn groups_with(text: &str, ctx: &GroupContext) -> Vec<(String, GroupKind, usize)> {
-        let mut g = TraceGrouper::new();
-        let mut out = Vec::new();
+        let (mut g, mut h) = (TraceGrouper::new(), TraceGrouper::new());
+        let (mut out, mut handed) = (Vec::new(), Vec::new());
+        let summary = |g: &Group<usize>| (g.text.clone(), g.kind, g.first);
         for (i, line) in text.lines().enumerate() {
             g.push(line, i, ctx);
             while let Some(done) = g.pop_completed() {
-                out.push((done.text, done.kind, done.first));
+                out.push(summary(&done));
+            }
+            h.push_emitting(
+                line,
+                || i,
+                ctx,
+                Some(|d: &Group<usize>| handed.push(summary(d))),
+            );
+            while let Some(done) = h.pop_completed() {
+                handed.push(summary(&done));
             }
         }
         g.flush();
-        while let Some(done) = g.pop_completed() {
-            out.push((done.text, done.kind, done.first));
-        }
+        h.flush();
+        out.extend(std::iter::from_fn(|| g.pop_completed()).map(|d| summary(&d)));
+        handed.extend(std::iter::from_fn(|| h.pop_completed()).map(|d| summary(&d)));
+        assert_eq!(handed, out, "handed out as completed vs through the queue");
         out
+    }
+
+    /// A group taken over in place for the next line (`begin` after `push_emitting`) starts
+    /// afresh: the previous group's last line ended with a colon, which lets an exception
+    /// line continue only the group it belongs to.
+    #[test]
+    fn a_group_begun_in_place_keeps_nothing_of_the_last() {
+        let got = texts("config follows:\njava.lang.IllegalStateException: boom\norg.example.OtherException: nested");
+        assert_eq!(
+            got,
+            [
+                "config follows:",
+                "java.lang.IllegalStateException: boom",
+                "org.example.OtherException: nested"
+            ]
+        );
     }
 
     fn groups(text: &str) -> Vec<(String, GroupKind, usize)> {

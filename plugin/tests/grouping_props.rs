@@ -1,10 +1,12 @@
 //! Properties of `TraceGrouper` on random mixes of corpus lines, junk and limits: it never
 //! panics, every line comes out exactly once and in order (cut lines as a prefix, the cut
-//! counted), no group exceeds the limits, and what it holds stays within `max_bytes`.
+//! counted), no group exceeds the limits, and what it holds stays within `max_bytes`; and a
+//! grouper that hands groups out as it completes them (`push_emitting`, the filter's way)
+//! makes the same groups in the same order as one read through its queue.
 
 use std::sync::OnceLock;
 
-use cali_plugin::grouper::{Group, GroupContext, TraceGrouper};
+use cali_plugin::grouper::{Group, GroupContext, GroupKind, TraceGrouper};
 use cali_plugin::header::HeaderParser;
 use cali_plugin::language::{Language, LanguageSet};
 use proptest::prelude::*;
@@ -115,8 +117,62 @@ fn check_group(
     Ok(())
 }
 
+/// Everything a group holds.
+type Summary = (usize, String, usize, bool, usize, GroupKind, bool);
+
+fn summary(g: &Group<usize>) -> Summary {
+    (
+        g.first,
+        g.text.clone(),
+        g.line_count,
+        g.truncated,
+        g.cut_bytes,
+        g.kind,
+        g.continued,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn groups_handed_out_as_completed_are_the_groups_of_the_queue(
+        ops in prop::collection::vec(op(), 0..120),
+        max_lines in 1usize..40,
+        max_bytes in 1usize..400,
+        langs in prop::collection::vec(any::<bool>(), Language::ALL.len()),
+    ) {
+        let ctx = context(max_lines, max_bytes, langs);
+        let (mut queued, mut handed) = (TraceGrouper::new(), TraceGrouper::new());
+        let (mut want, mut got) = (Vec::new(), Vec::new());
+        for (i, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Line(line) => {
+                    queued.push(&line, i, &ctx);
+                    let emit = |g: &Group<usize>| got.push(summary(g));
+                    handed.push_emitting(&line, || i, &ctx, Some(emit));
+                }
+                Op::Flush => {
+                    queued.flush();
+                    handed.flush();
+                }
+            }
+            while let Some(done) = queued.pop_completed() {
+                want.push(summary(&done));
+            }
+            while let Some(done) = handed.pop_completed() {
+                got.push(summary(&done));
+            }
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(handed.held_bytes(), queued.held_bytes());
+            prop_assert_eq!(handed.held_lines(), queued.held_lines());
+        }
+        queued.flush();
+        handed.flush();
+        want.extend(std::iter::from_fn(|| queued.pop_completed()).map(|g| summary(&g)));
+        got.extend(std::iter::from_fn(|| handed.pop_completed()).map(|g| summary(&g)));
+        prop_assert_eq!(got, want);
+    }
 
     #[test]
     fn every_line_comes_out_once_in_order_within_the_limits(
