@@ -186,7 +186,7 @@ fn apply_field<'a>(
         }
         FieldKind::Level => {
             if h.level.is_none() {
-                h.level = Level::parse(&value);
+                h.level = level_of_value(&value);
             }
             true
         }
@@ -225,6 +225,32 @@ fn apply_field<'a>(
         }
         FieldKind::Other => false,
     }
+}
+
+thread_local! {
+    /// The last level value of up to eight bytes `level_of_value` read (as a zero-padded
+    /// word, and its length) and its level: a logger writes a few level words over and over.
+    static LAST_LEVEL: std::cell::Cell<(u64, usize, Option<Level>)> =
+        const { std::cell::Cell::new((0, usize::MAX, None)) };
+}
+
+/// `Level::parse` of a JSON line's level value, answered from the last one when the value
+/// is the same word.
+fn level_of_value(value: &str) -> Option<Level> {
+    let b = value.as_bytes();
+    if b.len() > 8 {
+        return Level::parse(value);
+    }
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    let word = u64::from_le_bytes(w);
+    let (last, len, level) = LAST_LEVEL.with(std::cell::Cell::get);
+    if (last, len) == (word, b.len()) {
+        return level;
+    }
+    let level = Level::parse(value);
+    LAST_LEVEL.with(|l| l.set((word, b.len(), level)));
+    level
 }
 
 /// A byte range of a borrowed-or-owned value, borrowed when the value is.
@@ -768,4 +794,46 @@ pub(super) fn nested<'a>(key: &str, raw: &'a str, reference: Timestamp, h: &mut 
 pub(super) fn scalar(raw: &str) -> Option<Cow<'_, str>> {
     json::string_value(raw)
         .or_else(|| (!raw.starts_with(['{', '[', 'n'])).then_some(Cow::Borrowed(raw)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_level_value_answers_only_for_the_same_word() {
+        // Each value asked twice in a row, then after values that share its padded word,
+        // its first bytes, or nothing (the memo is this thread's, fresh in each test).
+        let values = [
+            "",
+            "info",
+            "info",
+            "INFO",
+            "info\0",
+            "info",
+            "inf",
+            "warn",
+            "warning",
+            "warning",
+            "error",
+            "err",
+            "e",
+            "E",
+            "50",
+            "5",
+            "30",
+            "critical",
+            "critical!",
+            "fatal",
+            "\0",
+            "",
+            "debugging",
+            "trace",
+            "Trace",
+        ];
+        for v in values.iter().chain(values.iter().rev()) {
+            assert_eq!(level_of_value(v), Level::parse(v), "{v:?}");
+            assert_eq!(level_of_value(v), Level::parse(v), "{v:?} again");
+        }
+    }
 }
