@@ -416,7 +416,10 @@ impl Filter {
             &mut self.released,
             emit,
         );
-        self.build_released();
+        // (Most lines leave nothing here: their group, if any, went to `emit`.)
+        if !self.released.is_empty() {
+            self.build_released();
+        }
     }
 
     /// The record's members other than the line, prepared for the event, shared with the
