@@ -237,30 +237,34 @@ pub fn write_group(
         out.push_str(level_member(level));
         match service_member {
             Some(member) => out.push_str(member),
-            None => opt_str(out, ",\"service\":", service, verbatim),
+            None => opt_str(out, ",\"service\":\"", service, verbatim),
         }
-        opt_str(out, ",\"logger\":", header.logger.as_deref(), verbatim);
-        opt_str(out, ",\"thread\":", header.thread.as_deref(), verbatim);
-        out.push_str(",\"message\":");
+        opt_str(out, ",\"logger\":\"", header.logger.as_deref(), verbatim);
+        opt_str(out, ",\"thread\":\"", header.thread.as_deref(), verbatim);
         match escaped.and_then(|json| json_tail(message, text, verbatim, json)) {
             Some(tail) => {
-                out.push('"');
+                out.push_str(",\"message\":\"");
                 out.push_str(tail);
                 out.push('"');
             }
-            None => write_part(out, message, verbatim),
+            None => write_part(out, ",\"message\":\"", message, verbatim),
         }
-        opt_str(out, ",\"trace_id\":", header.trace_id.as_deref(), verbatim);
-        opt_str(out, ",\"span_id\":", header.span_id.as_deref(), verbatim);
         opt_str(
             out,
-            ",\"request_id\":",
+            ",\"trace_id\":\"",
+            header.trace_id.as_deref(),
+            verbatim,
+        );
+        opt_str(out, ",\"span_id\":\"", header.span_id.as_deref(), verbatim);
+        opt_str(
+            out,
+            ",\"request_id\":\"",
             header.request_id.as_deref(),
             verbatim,
         );
         opt_str(
             out,
-            ",\"correlation_id\":",
+            ",\"correlation_id\":\"",
             header.correlation_id.as_deref(),
             verbatim,
         );
@@ -279,26 +283,32 @@ pub fn write_group(
             }
             out.push('"');
         }
-        out.push_str(",\"log_content\":");
-        let content_start = out.len();
+        // (`content_start`: where the value starts, at its opening quote.)
+        let content_start;
         match (
             text_json.filter(|_| content.len() == text.len()),
             escaped_tail,
         ) {
             (Some(json), _) => {
-                out.push('"');
+                out.push_str(",\"log_content\":\"");
+                content_start = out.len() - 1;
                 out.push_str(json);
                 out.push('"');
             }
             (None, Some((escaped, len))) => {
-                out.push('"');
+                out.push_str(",\"log_content\":\"");
+                content_start = out.len() - 1;
                 write_escaped(out, &content[..content.len() - len]);
                 // (`String::extend_from_within` is newer than the crate's minimum Rust.)
                 let tail = out[escaped].to_owned();
                 out.push_str(&tail);
                 out.push('"');
             }
-            (None, None) => write_str(out, content),
+            (None, None) => {
+                out.push_str(",\"log_content\":");
+                content_start = out.len();
+                write_str(out, content);
+            }
         }
         let content_len = out.len() - content_start;
         if group.line_count == 1 {
@@ -471,10 +481,10 @@ fn span(s: &str) -> (usize, usize) {
 /// Appends `member` (`,"key":`) and the value, when there is one. Inlined: most optional
 /// members are absent, and the test costs less than a call in the interpreter.
 #[inline(always)]
+/// `member` ends with the value's opening quote (`,"logger":"`).
 fn opt_str(out: &mut String, member: &str, value: Option<&str>, verbatim: &str) {
     if let Some(v) = value {
-        out.push_str(member);
-        write_part(out, v, verbatim);
+        write_part(out, member, v, verbatim);
     }
 }
 
@@ -490,16 +500,19 @@ fn json_tail<'j>(s: &str, text: &str, verbatim: &str, json: &'j str) -> Option<&
     json.get(p - v..)
 }
 
-/// `write_str`, copying `s` as it is when it is a part of `verbatim` (text known to need
-/// no escaping), which saves the scan for bytes to escape.
+/// `member` (which ends with the value's opening quote, `,"logger":"`), then `s` as a
+/// JSON string: copied as it is when it is a part of `verbatim` (text known to need no
+/// escaping), which saves the scan for bytes to escape.
 #[inline(always)]
-fn write_part(out: &mut String, s: &str, verbatim: &str) {
+fn write_part(out: &mut String, member: &str, s: &str, verbatim: &str) {
     let ((p, p_end), (v, v_end)) = (span(s), span(verbatim));
     if !verbatim.is_empty() && p >= v && p_end <= v_end {
-        out.push('"');
+        out.push_str(member);
         out.push_str(s);
         out.push('"');
     } else {
+        // (The member without its quote: `write_str` writes its own.)
+        out.push_str(&member[..member.len() - 1]);
         write_str(out, s);
     }
 }
