@@ -356,28 +356,6 @@ mod tests {
         }
     }
 
-    fn push(
-        t: &mut StreamTable,
-        tag: &str,
-        line: &str,
-        now: u64,
-        max_streams: usize,
-        done: &mut Vec<Released>,
-    ) {
-        t.push(
-            tag,
-            "stdout",
-            line,
-            meta,
-            now,
-            &ctx(),
-            max_streams,
-            usize::MAX,
-            done,
-            done_direct_never,
-        );
-    }
-
     fn done_direct_never(tag: &str, _: &StreamNames, g: &Group<LineMeta>) {
         panic!(
             "{tag}: {:?} handed out directly where each stream has one line",
@@ -448,10 +426,10 @@ mod tests {
     fn streams_past_the_bound_are_released_least_recently_used_first() {
         let mut t = StreamTable::default();
         let mut done = Vec::new();
-        push(&mut t, "a", "line a", 1, 2, &mut done);
-        push(&mut t, "b", "line b", 2, 2, &mut done);
+        assert!(push_collecting(&mut t, "a", "line a", 1, 2, &mut done).is_empty());
+        assert!(push_collecting(&mut t, "b", "line b", 2, 2, &mut done).is_empty());
         assert!(done.is_empty());
-        push(&mut t, "c", "line c", 3, 2, &mut done);
+        assert!(push_collecting(&mut t, "c", "line c", 3, 2, &mut done).is_empty());
         assert_eq!(done.len(), 1);
         assert_eq!(&*done[0].tag, "a");
         assert_eq!(done[0].group.text, "line a");
@@ -462,8 +440,8 @@ mod tests {
     fn only_streams_idle_past_the_timeout_are_released_oldest_first() {
         let mut t = StreamTable::default();
         let mut done = Vec::new();
-        push(&mut t, "a", "x", 100, 10, &mut done);
-        push(&mut t, "b", "y", 150, 10, &mut done);
+        assert!(push_collecting(&mut t, "a", "x", 100, 10, &mut done).is_empty());
+        assert!(push_collecting(&mut t, "b", "y", 150, 10, &mut done).is_empty());
         assert!(!t.release_idle(1000, 1000, &mut done));
         assert!(t.release_idle(1101, 1000, &mut done));
         assert_eq!(&*done[0].tag, "a");
@@ -478,30 +456,21 @@ mod tests {
         let mut t = StreamTable::default();
         let mut done = Vec::new();
         let long = "z".repeat(600);
-        t.push(
-            "a",
-            "s",
-            &long,
-            meta,
-            1,
-            &ctx(),
-            100,
-            1000,
-            &mut done,
-            done_direct_never,
-        );
-        t.push(
-            "b",
-            "s",
-            &long,
-            meta,
-            2,
-            &ctx(),
-            100,
-            1000,
-            &mut done,
-            done_direct_never,
-        );
+        for (tag, now) in [("a", 1), ("b", 2)] {
+            let ctx = ctx();
+            t.push(
+                tag,
+                "s",
+                &long,
+                meta,
+                now,
+                &ctx,
+                100,
+                1000,
+                &mut done,
+                done_direct_never,
+            );
+        }
         assert_eq!(
             done.len(),
             1,
