@@ -478,10 +478,10 @@ fn span(s: &str) -> (usize, usize) {
     (start, start + s.len())
 }
 
-/// Appends `member` (`,"key":`) and the value, when there is one. Inlined: most optional
-/// members are absent, and the test costs less than a call in the interpreter.
+/// Appends `member` (`,"key":"`, up to the value's opening quote) and the value, when there
+/// is one. Inlined: most optional members are absent, and the test costs less than a call
+/// in the interpreter.
 #[inline(always)]
-/// `member` ends with the value's opening quote (`,"logger":"`).
 fn opt_str(out: &mut String, member: &str, value: Option<&str>, verbatim: &str) {
     if let Some(v) = value {
         write_part(out, member, v, verbatim);
@@ -505,6 +505,7 @@ fn json_tail<'j>(s: &str, text: &str, verbatim: &str, json: &'j str) -> Option<&
 /// escaping), which saves the scan for bytes to escape.
 #[inline(always)]
 fn write_part(out: &mut String, member: &str, s: &str, verbatim: &str) {
+    debug_assert!(member.ends_with('"'), "{member}");
     let ((p, p_end), (v, v_end)) = (span(s), span(verbatim));
     if !verbatim.is_empty() && p >= v && p_end <= v_end {
         out.push_str(member);
