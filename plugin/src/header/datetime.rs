@@ -2,8 +2,6 @@
 //! 12-hour clocks, epochs. Each reader starts at a byte offset and returns the parts
 //! it read and where it stopped; missing parts come from the record time.
 
-use std::cell::Cell;
-
 use super::*;
 
 /// A timestamp as read from text, before missing parts are filled from the reference.
@@ -243,8 +241,13 @@ fn time_at_inline(b: &[u8], pos: usize, parts: &mut Parts) -> Option<usize> {
         Some((hour, minute, second, p)) => (hour, minute, Some(second), p),
         None => clock_digits(b, pos)?,
     };
-    if second.is_some() {
-        p = seconds_fraction(b, p, parts);
+    if second.is_some()
+        && matches!(b.get(p), Some(b'.' | b','))
+        && b.get(p + 1).is_some_and(u8::is_ascii_digit)
+    {
+        let (nanos, q) = fraction(b, p + 1)?;
+        parts.nanos = nanos;
+        p = q;
     }
     let second = second.unwrap_or(0);
     if hour > 23 || minute > 59 || second > 60 {
@@ -254,19 +257,6 @@ fn time_at_inline(b: &[u8], pos: usize, parts: &mut Parts) -> Option<usize> {
     parts.minute = minute;
     parts.second = second;
     Some(p)
-}
-
-/// The `.fraction` or `,fraction` after the seconds at `p`, if any: its end, or `p`.
-#[inline(always)]
-fn seconds_fraction(b: &[u8], p: usize, parts: &mut Parts) -> usize {
-    if matches!(b.get(p), Some(b'.' | b',')) && b.get(p + 1).is_some_and(u8::is_ascii_digit) {
-        // (A digit follows, so there is a fraction.)
-        if let Some((nanos, q)) = fraction(b, p + 1) {
-            parts.nanos = nanos;
-            return q;
-        }
-    }
-    p
 }
 
 /// `H[H]:MM[:SS]` read digit by digit: hour, minute, second if any, and the end.
@@ -382,54 +372,8 @@ pub(super) fn trailing_zone(b: &[u8], pos: usize, parts: &mut Parts) -> usize {
 /// `YYYY-MM-DD[T ]HH:MM[:SS][.f][zone]` with `-`, `/` or `.` between the date fields and
 /// `T`, ` `, `_` or `'T'` before the time.
 pub(super) fn iso_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
-    // The date and time to the second of the last such header, when this one's first 19
-    // bytes are the same and no digit follows them: the read below would get the same
-    // parts from them (it reads no other byte up to there), and goes on from the same place.
-    let key = iso_key(b, pos);
-    if let Some(key) = key {
-        if LAST_ISO_KEY.with(Cell::get) == key && !b.get(pos + 19).is_some_and(u8::is_ascii_digit) {
-            let (year, month, day, hour, minute, second) = LAST_ISO.with(Cell::get);
-            let mut parts = Parts {
-                year: Some(year),
-                month: Some(month),
-                day: Some(day),
-                hour,
-                minute,
-                second,
-                ..Parts::default()
-            };
-            let p = seconds_fraction(b, pos + 19, &mut parts);
-            let p = trailing_zone(b, p, &mut parts);
-            return Some((parts, p));
-        }
-    }
-    iso_read(b, pos, key)
-}
-
-thread_local! {
-    /// The first 19 bytes (`iso_key`) of the last header `iso_read` read as
-    /// `YYYY-MM-DD?HH:MM:SS` with two-digit fields and one byte before the time (none yet:
-    /// bytes 0xff, which UTF-8 text never holds), and its year, month, day, hour, minute and
-    /// second.
-    static LAST_ISO_KEY: Cell<[u64; 3]> = const { Cell::new([u64::MAX; 3]) };
-    static LAST_ISO: Cell<(i32, u32, u32, u32, u32, u32)> = const { Cell::new((0, 0, 0, 0, 0, 0)) };
-}
-
-/// The 19 bytes at `pos` as three words (the last overlapping the second).
-fn iso_key(b: &[u8], pos: usize) -> Option<[u64; 3]> {
-    use crate::bytes::word_at;
-    Some([
-        word_at(b, pos)?,
-        word_at(b, pos + 8)?,
-        word_at(b, pos + 11)?,
-    ])
-}
-
-/// `iso_at` read in full; `key`: this header's `iso_key`, remembered with its parts when it
-/// has the usual shape.
-fn iso_read(b: &[u8], pos: usize, key: Option<[u64; 3]>) -> Option<(Parts, usize)> {
-    let (year, month, day, p, padded) = match padded_date_at(b, pos) {
-        Some((year, month, day, p)) => (year, month, day, p, true),
+    let (year, month, day, p) = match padded_date_at(b, pos) {
+        Some(date) => date,
         None => {
             let (year, p) = digits(b, pos, 4, 4)?;
             if !is_date_separator(b, p) {
@@ -440,7 +384,7 @@ fn iso_read(b: &[u8], pos: usize, key: Option<[u64; 3]>) -> Option<(Parts, usize
                 return None;
             }
             let (day, p) = digits_exact(b, p + 1, 1, 2)?;
-            (year, month, day, p, false)
+            (year, month, day, p)
         }
     };
     let p = match b.get(p) {
@@ -454,21 +398,6 @@ fn iso_read(b: &[u8], pos: usize, key: Option<[u64; 3]>) -> Option<(Parts, usize
         day: Some(day),
         ..Parts::default()
     };
-    // The usual shape, `YYYY-MM-DD HH:MM:SS`: remembered for the next header.
-    if let (true, Some(key), Some((hour, minute, second, q))) =
-        (padded && p == pos + 11, key, hh_mm_ss(b, p))
-    {
-        if hour <= 23 && minute <= 59 && second <= 60 {
-            parts.hour = hour;
-            parts.minute = minute;
-            parts.second = second;
-            LAST_ISO_KEY.with(|last| last.set(key));
-            LAST_ISO.with(|last| last.set((year as i32, month, day, hour, minute, second)));
-            let q = seconds_fraction(b, q, &mut parts);
-            let q = trailing_zone(b, q, &mut parts);
-            return Some((parts, q));
-        }
-    }
     let p = time_at_inline(b, p, &mut parts)?;
     let p = trailing_zone(b, p, &mut parts);
     Some((parts, p))
@@ -809,50 +738,6 @@ pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The remembered date and time read a header as a full read does, whatever came
-    /// before: headers that share their first 19 bytes and differ after them (a digit, a
-    /// fraction, a zone, the end), the same 19 bytes at other places, the other shapes
-    /// (one-digit fields, `'T'`, times out of range, no seconds), each after every other.
-    #[test]
-    fn a_remembered_date_and_time_read_as_a_fresh_read() {
-        let mut texts: Vec<String> = Vec::new();
-        for head in [
-            "2026-11-20 13:10:00",
-            "2026-11-20T13:10:00",
-            "2026-11-20_13:10:59",
-            "2026/11/20 23:59:60",
-            "2026-11-20 24:10:00",
-            "2026-11-20 13:60:00",
-            "2026-11-20 13:10:61",
-            "2026-1-20 13:10:00x",
-            "2026-11-20'T'13:10:00",
-            "2026-11-20 13:10 ok",
-            "2026-11-20 3:10:00 x",
-        ] {
-            for tail in [
-                "", "0", "1", ".5", ",123", ".123Z", "Z", " +0100", "+01:00", " x", ".", ".x",
-            ] {
-                texts.push(format!("{head}{tail}"));
-                texts.push(format!("[{head}{tail}] x"));
-            }
-        }
-        let fresh = |b: &[u8], pos: usize| iso_read(b, pos, None);
-        for a in &texts {
-            for b in &texts {
-                for t in [a, b, b] {
-                    for pos in [0, 1] {
-                        let bytes = t.as_bytes();
-                        assert_eq!(
-                            iso_at(bytes, pos),
-                            fresh(bytes, pos),
-                            "{t:?} at {pos} after {a:?}"
-                        );
-                    }
-                }
-            }
-        }
-    }
 
     /// `timestamp_at` as it was first written: every layout tried in turn.
     fn timestamp_at_every_layout(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
