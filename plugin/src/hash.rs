@@ -199,7 +199,8 @@ pub fn push_hex64(out: &mut String, v: u64) {
     // encode).
     let mut buf = [0u8; 16];
     hex_into(&mut buf, v);
-    out.push_str(crate::bytes::utf8(&buf).unwrap_or_default());
+    // SAFETY: `hex_into` writes `HEX_PAIRS`' bytes only, all ASCII.
+    out.push_str(unsafe { crate::bytes::ascii_unchecked(&buf) });
 }
 
 /// Appends `a` then `b` as 32 lowercase hex digits, in one append (an event id).
@@ -208,7 +209,8 @@ pub fn push_hex128(out: &mut String, a: u64, b: u64) {
     let mut buf = [[0u8; 16]; 2];
     hex_into(&mut buf[0], a);
     hex_into(&mut buf[1], b);
-    out.push_str(crate::bytes::utf8(buf.as_flattened()).unwrap_or_default());
+    // SAFETY: `hex_into` writes `HEX_PAIRS`' bytes only, all ASCII.
+    out.push_str(unsafe { crate::bytes::ascii_unchecked(buf.as_flattened()) });
 }
 
 #[cfg(test)]

@@ -159,7 +159,9 @@ impl Timestamp {
             29
         };
         buf[len] = b'Z';
-        out.push_str(crate::bytes::utf8(&buf[from..=len]).unwrap_or_default());
+        // SAFETY: `buf` starts as ASCII and is written with `put_digits`' digits, `Z` and
+        // `LAST_SECOND`'s text, itself an earlier `buf`'s first 19 bytes: all ASCII.
+        out.push_str(unsafe { crate::bytes::ascii_unchecked(&buf[from..=len]) });
     }
 
     /// This instant as an RFC 3339 string (see `write_rfc3339`).
