@@ -192,33 +192,48 @@ impl Filter {
             Ok(t) => std::borrow::Cow::Borrowed(t),
             Err(_) => String::from_utf8_lossy(tag),
         };
-        match input {
-            Input::LostInHost { len } => self.lost_in_host(&tag, time, len),
+        let record = match input {
+            Input::LostInHost { len } => {
+                self.lost_in_host(&tag, time, len);
+                None
+            }
             // A record of a recent shape is checked for UTF-8 in its holes only.
-            Input::Record(bytes) if self.record_by_shape(&tag, time, bytes, now_ms) => {}
-            Input::Record(bytes) => match crate::bytes::utf8(bytes) {
-                Ok(text) => {
-                    if let Some(passed) = self.record_parsed(&tag, time, text, now_ms) {
-                        self.stats.passed_through += 1;
-                        // A record that is not a log line takes this call's slot as it is.
-                        self.out.clear();
-                        self.out.push_str(passed);
-                        return Some(&self.out);
+            Input::Record(bytes) => match self.record_by_shape(bytes) {
+                Some(record) => Some(record),
+                None => match crate::bytes::utf8(bytes) {
+                    Ok(text) => match self.record_parsed(&tag, time, text, now_ms) {
+                        Parsed::Line(record) => Some(record),
+                        Parsed::Through(passed) => {
+                            self.stats.passed_through += 1;
+                            // A record that is not a log line takes this call's slot as it is.
+                            self.out.clear();
+                            self.out.push_str(passed);
+                            return Some(&self.out);
+                        }
+                        Parsed::Done => None,
+                    },
+                    Err(e) => {
+                        self.invalid_utf8(&tag, time, bytes, e.valid_up_to());
+                        None
                     }
-                }
-                Err(e) => self.invalid_utf8(&tag, time, bytes, e.valid_up_to()),
+                },
             },
+        };
+        // One call site, inlined: in the interpreter a call of `line` copied its
+        // constants into a new frame on every record.
+        if let Some(record) = record {
+            self.line(&tag, time, record, now_ms);
         }
         self.next_out()
     }
 
-    /// Handles a record that has the members of a recent one (the same stream and
-    /// passthrough) but for the line and the runtime's time, without parsing the rest
-    /// again. Returns false, having done nothing, for any other record.
+    /// The line of a record that has the members of a recent one (the same stream and
+    /// passthrough) but for the line and the runtime's time, read without parsing the rest
+    /// again. `None`, having done nothing, for any other record.
     ///
     /// The bytes are not known to be UTF-8: a shape's text is (it is an earlier record's),
     /// so a record equal to it outside the holes is UTF-8 once the holes' strings are.
-    fn record_by_shape(&mut self, tag: &str, time: Timestamp, bytes: &[u8], now_ms: u64) -> bool {
+    fn record_by_shape<'t>(&mut self, bytes: &'t [u8]) -> Option<LineRecord<'t>> {
         let mut reads = Reads::default();
         let mut hit = None;
         for (i, shape) in self.shapes.iter().enumerate() {
@@ -227,9 +242,7 @@ impl Filter {
                 break;
             }
         }
-        let Some((i, hit)) = hit else {
-            return false;
-        };
+        let (i, hit) = hit?;
         // SAFETY: the record matched the shape: outside its holes it is the shape's text, a
         // `String`, and in them strings whose text `line_string_at_bytes` checked, each
         // between ASCII quotes. UTF-8 texts joined are UTF-8.
@@ -238,33 +251,21 @@ impl Filter {
             let shape = self.shapes.remove(i);
             self.shapes.insert(0, shape);
         }
-        let (stream, passthrough) = (
-            self.shapes[0].stream.clone(),
-            self.shapes[0].passthrough.clone(),
-        );
         let (start, end) = hit.log;
         // (Always there: a shape's holes are its last two reads.)
-        let Some(line) = reads.take(start) else {
-            return false;
-        };
-        let volatile = hit.volatile.map(|(a, b)| Box::from(&text[a..b]));
-        self.line(
-            tag,
-            time,
-            &text[start..end],
+        let line = reads.take(start)?;
+        Some(LineRecord {
+            log_value: &text[start..end],
             line,
-            &stream,
-            passthrough,
-            volatile,
-            now_ms,
-        );
-        true
+            stream: self.shapes[0].stream.clone(),
+            passthrough: self.shapes[0].passthrough.clone(),
+            volatile: hit.volatile.map(|(a, b)| Box::from(&text[a..b])),
+        })
     }
 
     /// A UTF-8 record no recent shape matches (the first of a container, a tick, anything
-    /// else): parsed whole. Returns `Some(text)` when the record passes through unchanged.
-    /// Out of line, so that the path of the records a shape matches (nearly all) stays
-    /// short in the interpreter.
+    /// else): parsed whole. Out of line, so that the path of the records a shape matches
+    /// (nearly all) stays short in the interpreter.
     #[inline(never)]
     fn record_parsed<'t>(
         &mut self,
@@ -272,7 +273,7 @@ impl Filter {
         time: Timestamp,
         text: &'t str,
         now_ms: u64,
-    ) -> Option<&'t str> {
+    ) -> Parsed<'t> {
         let members = match json::parse_object_known(text, &self.known_values) {
             Ok(m) => m,
             Err(e) => {
@@ -290,25 +291,26 @@ impl Filter {
                 };
                 let content = cut(text, self.settings.max_bytes);
                 self.fault(tag, time, content, Fault { kind, detail });
-                return None;
+                return Parsed::Done;
             }
         };
         remember_values(&mut self.known_values, &mut self.next_known_id, &members);
         if members.iter().any(|m| same_key(&m.key, TICK_KEY)) {
             self.tick(text, &members, now_ms);
-            return None;
+            return Parsed::Done;
         }
         let log_member = members
             .iter()
             .find(|m| same_key(&m.key, &self.settings.log_key));
         let Some((log_member, line)) = log_member.and_then(|m| Some((m, read_line(m)?))) else {
-            return Some(text);
+            return Parsed::Through(text);
         };
-        let stream = members
+        let stream: Rc<str> = members
             .iter()
             .find(|m| same_key(&m.key, &self.settings.stream_key))
             .and_then(json::member_string)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         let (passthrough, volatile) = self.passthrough(&members);
         if self.max_shapes > 0 {
             if let Some(shape) = Shape::of(text, log_member, &members, &stream, &passthrough) {
@@ -318,32 +320,25 @@ impl Filter {
                 self.shapes.insert(0, shape);
             }
         }
-        self.line(
-            tag,
-            time,
-            log_member.value,
+        Parsed::Line(LineRecord {
+            log_value: log_member.value,
             line,
-            &stream,
+            stream,
             passthrough,
             volatile,
-            now_ms,
-        );
-        None
+        })
     }
 
     /// Groups one log line of a record.
-    #[allow(clippy::too_many_arguments)]
-    fn line(
-        &mut self,
-        tag: &str,
-        time: Timestamp,
-        log_value: &str,
-        line: std::borrow::Cow<'_, str>,
-        stream: &str,
-        passthrough: Rc<Passthrough>,
-        volatile: Option<Box<str>>,
-        now_ms: u64,
-    ) {
+    #[inline(always)]
+    fn line(&mut self, tag: &str, time: Timestamp, record: LineRecord<'_>, now_ms: u64) {
+        let LineRecord {
+            log_value,
+            line,
+            stream,
+            passthrough,
+            volatile,
+        } = record;
         let stripped = line.strip_suffix('\n');
         let escaped = matches!(line, std::borrow::Cow::Owned(_));
         // The member is a validated string, so its body is between its quotes.
@@ -406,7 +401,7 @@ impl Filter {
         };
         self.streams.push(
             tag,
-            stream,
+            &stream,
             line,
             meta,
             now_ms,
@@ -675,6 +670,28 @@ fn remember_values(known: &mut Vec<KnownValue>, next_id: &mut u64, members: &[Me
 /// (`json::line_member_at`): Docker's final `\n` is left out in place when it is the
 /// string's only escape (no unescaped copy, no second look for bytes to escape when the
 /// event is written).
+/// A log line as its record holds it, read by the record's shape or by a whole parse.
+struct LineRecord<'t> {
+    /// The line member's value as written (a JSON string, quotes and all).
+    log_value: &'t str,
+    /// Its text.
+    line: std::borrow::Cow<'t, str>,
+    stream: Rc<str>,
+    passthrough: Rc<Passthrough>,
+    /// The runtime's `time`, its raw JSON value (`event::VOLATILE_KEY`).
+    volatile: Option<Box<str>>,
+}
+
+/// What a record parsed whole is.
+enum Parsed<'t> {
+    /// A log line, to group.
+    Line(LineRecord<'t>),
+    /// Not a log line (no `log_key` string): the record's text, which leaves as it came.
+    Through(&'t str),
+    /// Handled already: a tick, or a record fault's event.
+    Done,
+}
+
 fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
     json::line_member_at(log.value, 0, "").map(|(_, _, line)| line)
 }
@@ -753,7 +770,7 @@ impl Shape {
         text: &str,
         log: &Member<'_>,
         members: &[Member<'_>],
-        stream: &str,
+        stream: &Rc<str>,
         passthrough: &Rc<Passthrough>,
     ) -> Option<Self> {
         let span = |value: &str| {
@@ -785,7 +802,7 @@ impl Shape {
         Some(Self {
             holes: pieces,
             last,
-            stream: Rc::from(stream),
+            stream: stream.clone(),
             passthrough: passthrough.clone(),
         })
     }
