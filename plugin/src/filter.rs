@@ -186,11 +186,20 @@ impl Filter {
         now_ms: u64,
     ) -> Option<&str> {
         self.stats.records += 1;
-        // `from_utf8` first: the lossy decoder walks a tag char by char even when it is
-        // valid, and every record carries one.
-        let tag = match crate::bytes::utf8(tag) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(tag),
+        // Most records carry the last line's tag: compared with it, a tag needs no UTF-8
+        // check, and the stream table compares only the stream. Else `from_utf8` first:
+        // the lossy decoder walks a tag char by char even when it is valid.
+        let tag_is_last = self
+            .streams
+            .last_tag()
+            .is_some_and(|last| json::same_bytes(last.as_bytes(), tag));
+        let tag = match tag_is_last {
+            // SAFETY: the bytes are those of a `str`, the last line's tag.
+            true => std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(tag) }),
+            false => match crate::bytes::utf8(tag) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(tag),
+            },
         };
         let record = match input {
             Input::LostInHost { len } => {
@@ -222,7 +231,7 @@ impl Filter {
         // One call site, inlined: in the interpreter a call of `line` copied its
         // constants into a new frame on every record.
         if let Some(record) = record {
-            self.line(&tag, time, record, now_ms);
+            self.line(&tag, tag_is_last, time, record, now_ms);
         }
         self.next_out()
     }
@@ -331,7 +340,14 @@ impl Filter {
 
     /// Groups one log line of a record.
     #[inline(always)]
-    fn line(&mut self, tag: &str, time: Timestamp, record: LineRecord<'_>, now_ms: u64) {
+    fn line(
+        &mut self,
+        tag: &str,
+        tag_is_last: bool,
+        time: Timestamp,
+        record: LineRecord<'_>,
+        now_ms: u64,
+    ) {
         let LineRecord {
             log_value,
             line,
@@ -401,6 +417,7 @@ impl Filter {
         };
         self.streams.push(
             tag,
+            tag_is_last,
             &stream,
             line,
             meta,

@@ -87,6 +87,11 @@ impl StreamTable {
         self.slots.iter().map(|(_, s)| s.grouper.held_lines()).sum()
     }
 
+    /// The tag of the last line's stream, which the next line's is compared with first.
+    pub fn last_tag(&self) -> Option<&str> {
+        self.last.map(|i| &*self.slots[i].1.tag)
+    }
+
     /// How many streams were released early to respect `max_streams` or
     /// `max_held_bytes` (their events left whole, before their idle timeout).
     pub fn limit_releases(&self) -> u64 {
@@ -99,9 +104,13 @@ impl StreamTable {
     /// to respect `max_streams`/`max_held_bytes` also land in `done`, each as `(tag,
     /// stream, group)`.
     #[allow(clippy::too_many_arguments)]
+    ///
+    /// `tag_is_last`: the caller found `tag` to be `last_tag()` (comparing it as it checked
+    /// it for UTF-8), so only the stream is compared here.
     pub fn push(
         &mut self,
         tag: &str,
+        tag_is_last: bool,
         stream: &str,
         line: &str,
         meta: impl FnOnce() -> LineMeta,
@@ -114,7 +123,11 @@ impl StreamTable {
     ) {
         // The last record's stream, compared in place: most records continue it, and the
         // key is only built to look another one up.
-        let same_as_last = self.last.filter(|&i| is_key(&self.slots[i].0, tag, stream));
+        debug_assert!(!tag_is_last || self.last_tag() == Some(tag));
+        let same_as_last = self.last.filter(|&i| match tag_is_last {
+            true => is_stream_key(&self.slots[i].0, tag.len(), stream),
+            false => is_key(&self.slots[i].0, tag, stream),
+        });
         let idx = match same_as_last {
             Some(i) => i,
             None => self.slot_of(tag, stream, now_ms, max_streams, done),
@@ -306,6 +319,13 @@ fn is_key(key: &[u8], tag: &str, stream: &str) -> bool {
         && crate::json::same_bytes(&key[n + 1..], stream.as_bytes())
 }
 
+/// `is_key` for a key whose first `tag_len` bytes are known to be the tag's.
+fn is_stream_key(key: &[u8], tag_len: usize, stream: &str) -> bool {
+    key.len() == tag_len + 1 + stream.len()
+        && key[tag_len] == 0
+        && crate::json::same_bytes(&key[tag_len + 1..], stream.as_bytes())
+}
+
 fn slot_is_empty(slot: &StreamSlot) -> bool {
     slot.grouper.is_empty()
 }
@@ -373,8 +393,11 @@ mod tests {
         done: &mut Vec<Released>,
     ) -> Vec<(String, String)> {
         let mut emitted = Vec::new();
+        // As the filter does: the hint whenever it holds.
+        let tag_is_last = t.last_tag() == Some(tag);
         t.push(
             tag,
+            tag_is_last,
             "stdout",
             line,
             meta,
@@ -389,6 +412,49 @@ mod tests {
             },
         );
         emitted
+    }
+
+    #[test]
+    fn a_line_of_the_last_tag_still_finds_its_own_stream() {
+        let mut t = StreamTable::default();
+        let mut done = Vec::new();
+        let mut emitted = Vec::new();
+        for (stream, line) in [
+            ("stdout", "out 1"),
+            // The tag is the last line's: only the stream tells the slot, another one.
+            ("stderr", "err 1"),
+            ("stderr", "err 2"),
+            ("stdout", "out 2"),
+        ] {
+            let is_last = t.last_tag() == Some("a");
+            assert_eq!(is_last, !t.is_empty());
+            t.push(
+                "a",
+                is_last,
+                stream,
+                line,
+                meta,
+                1,
+                &ctx(),
+                100,
+                usize::MAX,
+                &mut done,
+                |_: &str, names: &StreamNames, g: &Group<LineMeta>| {
+                    emitted.push((names.json.clone(), g.text.clone()))
+                },
+            );
+        }
+        assert_eq!(t.len(), 2);
+        // Each line completed its own stream's last line, never the other's.
+        let names = |stream: &str| StreamNames::new("a", stream).json;
+        assert_eq!(
+            emitted,
+            [
+                (names("stderr"), "err 1".to_string()),
+                (names("stdout"), "out 1".to_string())
+            ]
+        );
+        assert!(done.is_empty());
     }
 
     #[test]
@@ -460,6 +526,7 @@ mod tests {
             let ctx = ctx();
             t.push(
                 tag,
+                false,
                 "s",
                 &long,
                 meta,
