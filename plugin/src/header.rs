@@ -434,7 +434,7 @@ fn builtin_header<'a>(
             None => text_tail(line, end, h),
         });
     }
-    if let Some(end) = access_log(line, reference, h) {
+    if let Some(end) = access_log(line, reference, h, clear) {
         return Some(end);
     }
     if let Some(end) = logfmt(line, reference, h) {
@@ -893,7 +893,12 @@ fn syslog_pri<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Op
 
 /// Common/combined access log: `host ident user [16/May/2024:19:49:17 +0000] "GET / ..." 500`.
 #[inline(never)]
-fn access_log<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Option<usize> {
+fn access_log<'a>(
+    line: &'a str,
+    reference: Timestamp,
+    h: &mut Header<'a>,
+    clear: &mut Option<(usize, usize)>,
+) -> Option<usize> {
     let b = line.as_bytes();
     let head = &b[..b.len().min(120)];
     let open = crate::bytes::find(head, 0, b'[');
@@ -903,6 +908,8 @@ fn access_log<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Op
     let (parts, end) = day_month_name_at(b, open + 1)?;
     let close = close_bracket(b, end)?;
     h.timestamp = parts.resolve(reference);
+    // The time's colons each follow a digit, and no id key ends in one.
+    *clear = Some((open + 1, end));
     let msg = skip_spaces(b, close);
     // The status follows the quoted request line.
     if byte_is(b, msg, b'"') {
@@ -1519,6 +1526,33 @@ mod tests {
         let h = parse("[20-Nov-2026 13:10:00 Europe/Berlin] PHP Warning:  Undefined variable $x");
         assert!(h.timestamp.is_some());
         assert_eq!(h.level, Some(Level::Warn));
+    }
+
+    #[test]
+    fn an_access_logs_time_is_left_out_of_the_search_for_ids_and_nothing_else() {
+        let p = HeaderParser::default();
+        for line in [
+            r#"10.0.0.1 - - [20/Nov/2026:13:10:00 +0000] "GET /a?trace_id=4bf9 HTTP/1.1" 200 2 "-" "curl""#,
+            r#"10.0.0.1 - request_id=r-1 [20/Nov/2026:13:10:00 +0200] "GET / HTTP/1.1" 500 2 "-" "curl""#,
+            r#"10.0.0.1 span_id:ab12 - [20/Nov/2026:13:10:00 +02:00] "GET / HTTP/1.1" 404 2 "-" "x""#,
+        ] {
+            let (mut found, ids) = p.parse_head(line, Timestamp::default(), None);
+            let ids = ids.expect("a text line");
+            assert!(ids.clear.is_some(), "{line}");
+            // The same search over the whole line finds the same ids.
+            let mut whole = found.clone();
+            ids.scan(line, None, &mut found);
+            IdSearch {
+                from: 0,
+                clear: None,
+            }
+            .scan(line, None, &mut whole);
+            assert_eq!(found, whole, "{line}");
+            assert!(
+                found.trace_id.is_some() || found.request_id.is_some() || found.span_id.is_some(),
+                "{line}"
+            );
+        }
     }
 
     #[test]
