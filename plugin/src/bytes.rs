@@ -35,15 +35,12 @@ pub(crate) fn digit_bytes(v: u64) -> u64 {
 pub(crate) fn digit_shape(v: u64) -> u64 {
     const LOW: u64 = ONES * 0x7f;
     let t = v & LOW;
-    // The high bit of each byte at or above '0', and at or above ':' (no carry: t <= 0x7f).
-    let from_zero = t.wrapping_add(ONES * (0x80 - 0x30));
+    // The high bit of each byte at or above '1', and at or above ':' (no carry: t <= 0x7f),
+    // of a byte below 0x80: the digits 1-9.
+    let from_one = t.wrapping_add(ONES * (0x80 - 0x31));
     let past_nine = t.wrapping_add(ONES * (0x80 - 0x3a));
-    let digit = from_zero & !past_nine & !v & HIGH;
-    // The high bit of each '0' byte, exact: x's byte is zero only if both tests leave it.
-    let x = v ^ (ONES * u64::from(b'0'));
-    let zero = !((x & LOW).wrapping_add(LOW) | x) & HIGH;
-    let other = digit & !zero;
-    let mask = (other >> 7) * 0xff;
+    let nonzero_digit = from_one & !past_nine & !v & HIGH;
+    let mask = (nonzero_digit >> 7) * 0xff;
     (v & !mask) | (mask & (ONES * u64::from(b'1')))
 }
 
