@@ -298,6 +298,9 @@ pub(super) const ZONE_NAMES: [(&[u8], i32); 17] = [
 #[inline(always)]
 pub(super) fn zone_at(b: &[u8], pos: usize) -> Option<(i32, usize)> {
     match b.get(pos)? {
+        // UTC, the usual zone of machine-written times, answered here: `zone_at_rest`'s
+        // call would copy its constants into a new frame.
+        b'Z' | b'z' if !b.get(pos + 1).is_some_and(u8::is_ascii_alphabetic) => Some((0, pos + 1)),
         b'Z' | b'z' => zone_at_rest(b, pos),
         b'+' | b'-' if b.get(pos + 1).is_some_and(u8::is_ascii_digit) => zone_at_rest(b, pos),
         // The first letters of `ZONE_NAMES`.
