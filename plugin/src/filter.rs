@@ -338,7 +338,8 @@ impl Filter {
         })
     }
 
-    /// Groups one log line of a record.
+    /// Groups one log line of a record. `tag_is_last`: `tag` is the stream table's
+    /// `last_tag()`, found so by `process`.
     #[inline(always)]
     fn line(
         &mut self,
@@ -683,10 +684,6 @@ fn remember_values(known: &mut Vec<KnownValue>, next_id: &mut u64, members: &[Me
     }
 }
 
-/// The record's line, read from its member as the short path reads it
-/// (`json::line_member_at`): Docker's final `\n` is left out in place when it is the
-/// string's only escape (no unescaped copy, no second look for bytes to escape when the
-/// event is written).
 /// A log line as its record holds it, read by the record's shape or by a whole parse.
 struct LineRecord<'t> {
     /// The line member's value as written (a JSON string, quotes and all).
@@ -709,6 +706,10 @@ enum Parsed<'t> {
     Done,
 }
 
+/// The record's line, read from its member as the short path reads it
+/// (`json::line_member_at`): Docker's final `\n` is left out in place when it is the
+/// string's only escape (no unescaped copy, no second look for bytes to escape when the
+/// event is written).
 fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
     json::line_member_at(log.value, 0, "").map(|(_, _, line)| line)
 }

@@ -103,10 +103,10 @@ impl StreamTable {
     /// `done` is empty and the group is the only one the line completes. Streams released
     /// to respect `max_streams`/`max_held_bytes` also land in `done`, each as `(tag,
     /// stream, group)`.
-    #[allow(clippy::too_many_arguments)]
     ///
     /// `tag_is_last`: the caller found `tag` to be `last_tag()` (comparing it as it checked
     /// it for UTF-8), so only the stream is compared here.
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         tag: &str,
