@@ -561,6 +561,10 @@ pub struct Passthrough {
     /// Where in `members` the record's `time` member goes: its value is the line's own
     /// (`LineMeta::volatile`), so records that differ only there share one `Passthrough`.
     pub volatile_at: Option<usize>,
+    /// With `volatile_at`: the members before the `time` member and its key (`…,"time":`),
+    /// and a comma and the members after it: an event writes them around the line's value
+    /// in three appends.
+    around_volatile: Option<(String, String)>,
     /// The first non-empty Kubernetes label named in `service_labels`.
     pub label_service: Option<String>,
     /// The container's name, the service when neither a label nor the header names one.
@@ -581,13 +585,11 @@ impl Passthrough {
     /// raw JSON value) in its place.
     #[inline]
     pub fn write_members(&self, out: &mut String, volatile: Option<&str>) {
-        match (self.volatile_at, volatile) {
-            (Some(at), Some(value)) => {
-                out.push_str(&self.members[..at]);
-                out.push_str(VOLATILE_MEMBER);
+        match (&self.around_volatile, volatile) {
+            (Some((before, after)), Some(value)) => {
+                out.push_str(before);
                 out.push_str(value);
-                out.push(',');
-                out.push_str(&self.members[at..]);
+                out.push_str(after);
             }
             _ => out.push_str(&self.members),
         }
@@ -612,6 +614,10 @@ impl Passthrough {
             out.members.push_str(m.value);
             out.members.push(',');
         }
+        out.around_volatile = out.volatile_at.map(|at| {
+            let before = format!("{}{VOLATILE_MEMBER}", &out.members[..at]);
+            (before, format!(",{}", &out.members[at..]))
+        });
         let Some(k8s) = members.into_iter().find(|m| m.key == "kubernetes") else {
             return out;
         };
