@@ -1308,7 +1308,7 @@ mod tests {
         let times: Vec<String> = (0..40)
             .map(|i| format!("2026-11-20T13:10:00.{:09}Z", i * 1_000_003))
             .collect();
-        for framing in 0..2 {
+        for framing in 0..3 {
             let records: Vec<String> = times
                 .iter()
                 .enumerate()
@@ -1316,8 +1316,12 @@ mod tests {
                     0 => format!(
                         r#"{{"time":"{t}","stream":"stdout","_p":"F","log":"line {i}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
                     ),
-                    _ => format!(
+                    1 => format!(
                         r#"{{"log":"line {i}\n","stream":"stdout","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                    ),
+                    // Kept members on both sides of the time.
+                    _ => format!(
+                        r#"{{"log":"line {i}","_p":"F","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
                     ),
                 })
                 .collect();
@@ -1331,7 +1335,11 @@ mod tests {
             let first = &events[0];
             match framing {
                 0 => assert!(first.starts_with("{\"time\":"), "{first}"),
-                _ => assert!(first.find("\"time\":") < first.find("\"kubernetes\":")),
+                1 => assert!(first.find("\"time\":") < first.find("\"kubernetes\":")),
+                _ => {
+                    assert!(first.starts_with("{\"_p\":\"F\",\"time\":"), "{first}");
+                    assert!(first.find("\"time\":") < first.find("\"kubernetes\":"));
+                }
             }
         }
     }
