@@ -640,37 +640,13 @@ pub(crate) fn same_long_bytes(a: &[u8], b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i + 128 <= n {
-        let d = (word8(a, i) ^ word8(b, i))
-            | (word8(a, i + 8) ^ word8(b, i + 8))
-            | (word8(a, i + 16) ^ word8(b, i + 16))
-            | (word8(a, i + 24) ^ word8(b, i + 24))
-            | (word8(a, i + 32) ^ word8(b, i + 32))
-            | (word8(a, i + 40) ^ word8(b, i + 40))
-            | (word8(a, i + 48) ^ word8(b, i + 48))
-            | (word8(a, i + 56) ^ word8(b, i + 56))
-            | (word8(a, i + 64) ^ word8(b, i + 64))
-            | (word8(a, i + 72) ^ word8(b, i + 72))
-            | (word8(a, i + 80) ^ word8(b, i + 80))
-            | (word8(a, i + 88) ^ word8(b, i + 88))
-            | (word8(a, i + 96) ^ word8(b, i + 96))
-            | (word8(a, i + 104) ^ word8(b, i + 104))
-            | (word8(a, i + 112) ^ word8(b, i + 112))
-            | (word8(a, i + 120) ^ word8(b, i + 120));
-        if d != 0 {
+        if diff64(a, b, i) | diff64(a, b, i + 64) != 0 {
             return false;
         }
         i += 128;
     }
     while i + 64 <= n {
-        let d = (word8(a, i) ^ word8(b, i))
-            | (word8(a, i + 8) ^ word8(b, i + 8))
-            | (word8(a, i + 16) ^ word8(b, i + 16))
-            | (word8(a, i + 24) ^ word8(b, i + 24))
-            | (word8(a, i + 32) ^ word8(b, i + 32))
-            | (word8(a, i + 40) ^ word8(b, i + 40))
-            | (word8(a, i + 48) ^ word8(b, i + 48))
-            | (word8(a, i + 56) ^ word8(b, i + 56));
-        if d != 0 {
+        if diff64(a, b, i) != 0 {
             return false;
         }
         i += 64;
@@ -686,6 +662,20 @@ pub(crate) fn same_long_bytes(a: &[u8], b: &[u8]) -> bool {
         i += 32;
     }
     same_bytes(&a[i..], &b[i..])
+}
+
+/// The differences of the 64 bytes of `a` and `b` from `at`, joined (zero when they are
+/// the same bytes).
+#[inline(always)]
+fn diff64(a: &[u8], b: &[u8], at: usize) -> u64 {
+    (word8(a, at) ^ word8(b, at))
+        | (word8(a, at + 8) ^ word8(b, at + 8))
+        | (word8(a, at + 16) ^ word8(b, at + 16))
+        | (word8(a, at + 24) ^ word8(b, at + 24))
+        | (word8(a, at + 32) ^ word8(b, at + 32))
+        | (word8(a, at + 40) ^ word8(b, at + 40))
+        | (word8(a, at + 48) ^ word8(b, at + 48))
+        | (word8(a, at + 56) ^ word8(b, at + 56))
 }
 
 fn word8(b: &[u8], at: usize) -> u64 {
