@@ -558,12 +558,11 @@ pub struct Passthrough {
     /// The members CALI does not write itself, each as `"key":value,`, but for the
     /// record's `time` (see `VOLATILE_KEY`).
     pub members: String,
-    /// Where in `members` the record's `time` member goes: its value is the line's own
-    /// (`LineMeta::volatile`), so records that differ only there share one `Passthrough`.
-    pub volatile_at: Option<usize>,
-    /// With `volatile_at`: the members before the `time` member and its key (`…,"time":`),
-    /// and a comma and the members after it: an event writes them around the line's value
-    /// in three appends.
+    /// When the record has a `time` member, which goes in its place among `members` with
+    /// the line's own value (`LineMeta::volatile`), so that records that differ only there
+    /// share one `Passthrough`: the members before it and its key (`…,"time":`), and a
+    /// comma and the members after it. An event writes them around the value in three
+    /// appends.
     around_volatile: Option<(String, String)>,
     /// The first non-empty Kubernetes label named in `service_labels`.
     pub label_service: Option<String>,
@@ -581,6 +580,12 @@ pub const VOLATILE_KEY: &str = "time";
 const VOLATILE_MEMBER: &str = "\"time\":";
 
 impl Passthrough {
+    /// Whether the record had a `time` member, which each line's event writes with its own
+    /// value (`write_members`).
+    pub fn keeps_volatile(&self) -> bool {
+        self.around_volatile.is_some()
+    }
+
     /// Appends the members as `"key":value,` each, the record's `time` (`volatile`, its
     /// raw JSON value) in its place.
     #[inline]
@@ -601,12 +606,14 @@ impl Passthrough {
         settings: &Settings,
     ) -> Self {
         let mut out = Self::default();
+        // Where in `members` the `time` member goes.
+        let mut volatile_at = None;
         for m in members.clone() {
             if EVENT_FIELDS.contains(&m.key.as_ref()) {
                 continue;
             }
-            if out.volatile_at.is_none() && m.key == VOLATILE_KEY {
-                out.volatile_at = Some(out.members.len());
+            if volatile_at.is_none() && m.key == VOLATILE_KEY {
+                volatile_at = Some(out.members.len());
                 continue;
             }
             write_str(&mut out.members, &m.key);
@@ -614,7 +621,7 @@ impl Passthrough {
             out.members.push_str(m.value);
             out.members.push(',');
         }
-        out.around_volatile = out.volatile_at.map(|at| {
+        out.around_volatile = volatile_at.map(|at| {
             let before = format!("{}{VOLATILE_MEMBER}", &out.members[..at]);
             (before, format!(",{}", &out.members[at..]))
         });

@@ -796,7 +796,7 @@ impl Shape {
             (start, start + value.len())
         };
         let mut holes = vec![(span(log.value), Hole::Line)];
-        if passthrough.volatile_at.is_some() {
+        if passthrough.keeps_volatile() {
             // The member `Filter::passthrough` kept out: the first `time` but the line.
             let time = members
                 .iter()
