@@ -531,6 +531,20 @@ fn no_input_runs_in_its_own_thread() {
 }
 
 #[test]
+fn container_files_are_read_in_runs_not_on_every_write() {
+    // With inotify, tail reads a file on each of the runtime's one-line writes, and the
+    // interpreted filter then runs a line or two at a time, each run cold: about twice its
+    // cost per line (docs/fluent-bit-check.md, "Tailing files while they are written").
+    let conf = production();
+    let tail = one(&conf, "INPUT", "tail");
+    let watcher = tail.get("inotify_watcher").map(str::to_ascii_lowercase);
+    assert!(
+        matches!(watcher.as_deref(), Some("false" | "off" | "no")),
+        "the containers' tail uses the stat watcher (Inotify_Watcher false), found {watcher:?}"
+    );
+}
+
+#[test]
 fn tick_record_carries_every_setting_with_its_default() {
     for (file, conf) in [
         ("fluent-bit.conf", production()),
