@@ -627,7 +627,10 @@ pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
             match b.get(pos + run) {
                 Some(b'/') => day_month_name_at(b, pos).or_else(|| numeric_date_at(b, pos)),
                 Some(b'-' | b' ') => day_month_name_at(b, pos),
-                Some(b'.') => numeric_date_at(b, pos),
+                // `20.11.2026`: its year's four digits are asked first, so that an address
+                // (`10.1.2.3 - -`, every access log's first word) costs no call.
+                Some(b'.') if year_after_dot(b, pos + run + 1) => numeric_date_at(b, pos),
+                Some(b'.') => None,
                 Some(b':') => {
                     let mut parts = Parts::default();
                     let end = time_at(b, pos, &mut parts)?;
@@ -643,6 +646,19 @@ pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
     } else {
         None
     }
+}
+
+/// Whether four digits follow the second `.` of `D.M.YYYY`, `q` being where the month
+/// starts: what `numeric_date_at` needs of such a date.
+#[inline(always)]
+fn year_after_dot(b: &[u8], q: usize) -> bool {
+    let year = if byte_is(b, q + 1, b'.') {
+        q + 2
+    } else {
+        q + 3
+    };
+    b.get(year..year + 4)
+        .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
 }
 
 /// A timestamp given as a JSON/logfmt value: a layout above, or epoch seconds, millis,
@@ -769,6 +785,7 @@ mod tests {
             "20-Nov-2026 13:10:00",
             "11/20/2026 1:10:00 PM",
             "20.11.2026 13:10:00",
+            "1.2.2026 13:10:00",
             "13:10:00,123 x",
             "1:10:00 x",
             "10.1.2.3 - - [20/Nov/2026:13:10:00 +0000]",
