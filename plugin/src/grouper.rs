@@ -1149,7 +1149,18 @@ fn ruby_frame(r: &[u8]) -> bool {
 /// exception.
 #[inline(always)]
 fn node_preamble(r: &[u8]) -> bool {
-    r.last().is_some_and(u8::is_ascii_digit) && node_location(r)
+    r.last().is_some_and(u8::is_ascii_digit) && !space_in_first_16(r) && node_location(r)
+}
+
+/// A space among the first 16 bytes, which no Node location has: asked inline, two words,
+/// before the call, for the many lines that end in a number (`... order 98231`).
+#[inline(always)]
+fn space_in_first_16(r: &[u8]) -> bool {
+    use crate::bytes::{eq_bytes, word_at};
+    match (word_at(r, 0), word_at(r, 8)) {
+        (Some(a), Some(b)) => eq_bytes(a, b' ') | eq_bytes(b, b' ') != 0,
+        _ => false,
+    }
 }
 
 #[inline(never)]
@@ -1633,6 +1644,34 @@ mod tests {
             lang("java.lang.IllegalStateException: x"),
             Some(Language::Java)
         );
+    }
+
+    #[test]
+    fn the_inline_space_test_passes_every_node_location_to_the_full_one() {
+        for line in [
+            "/app/server.js:13",
+            "/app/error_aggregateTwoErrors.js:13",
+            "node:internal/process/task_queues:95",
+            "node:assert:124",
+            "3d.js:13",
+            "/srv/a b/app.js:13",
+            "/srv/app/dist/main.mjs:7",
+            "/a.ts:1",
+            "x.js:1",
+            "2026-11-20 13:10:00,000 - worker - INFO - order 98231",
+            "2026-11-20 13:10:00 /app/server.js:13",
+            "/app/srv.js 13",
+            "12345678901234567",
+            "",
+        ] {
+            let r = line.as_bytes();
+            let full = r.last().is_some_and(u8::is_ascii_digit) && node_location(r);
+            assert_eq!(node_preamble(r), full, "{line:?}");
+        }
+        assert!(node_preamble(b"/app/error_aggregateTwoErrors.js:13"));
+        assert!(!node_preamble(
+            b"2026-11-20 13:10:00,000 - worker - INFO - order 98231"
+        ));
     }
 
     #[test]
