@@ -788,7 +788,23 @@ enum StrongFrame {
     GoFile,
 }
 
+/// `strong_frame_at`. A line at column 0 can be one only if it starts with `C`, `-`, `<`
+/// or `S`, asked inline: most lines are headers, and the call would copy
+/// `strong_frame_at`'s constants into a new frame.
+#[inline(always)]
 fn strong_frame(
+    ind: usize,
+    r: &[u8],
+    current: Option<Language>,
+    langs: LanguageSet,
+) -> Option<(StrongFrame, Language)> {
+    if ind == 0 && !matches!(r.first(), Some(b'C' | b'-' | b'<' | b'S')) {
+        return None;
+    }
+    strong_frame_at(ind, r, current, langs)
+}
+
+fn strong_frame_at(
     ind: usize,
     r: &[u8],
     current: Option<Language>,
@@ -1644,6 +1660,39 @@ mod tests {
             lang("java.lang.IllegalStateException: x"),
             Some(Language::Java)
         );
+    }
+
+    #[test]
+    fn the_inline_first_byte_test_passes_every_column_0_strong_frame() {
+        let all = LanguageSet::all();
+        let lines = [
+            "Caused by: java.io.IOException: x",
+            "--- End of inner exception stack trace ---",
+            "--- End of stack trace from previous location ---",
+            "<---",
+            "---> System.Exception: x",
+            "Stack trace:",
+            "2026-11-20 13:10:00 INFO x",
+        ];
+        for line in lines {
+            // Every first byte in front of each shape's rest, so a shape that starts with
+            // a byte the inline test passes over fails here.
+            for c in 0u8..128 {
+                let mut b = line.as_bytes().to_vec();
+                b[0] = c;
+                assert_eq!(
+                    strong_frame(0, &b, None, all).map(|(_, l)| l),
+                    strong_frame_at(0, &b, None, all).map(|(_, l)| l),
+                    "{:?}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
+            assert_eq!(
+                strong_frame(0, line.as_bytes(), None, all).is_some(),
+                !line.starts_with("2026"),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]
