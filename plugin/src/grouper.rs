@@ -788,9 +788,9 @@ enum StrongFrame {
     GoFile,
 }
 
-/// `strong_frame_at`. A line at column 0 can be one only if it starts with `C`, `-`, `<`
-/// or `S`, asked inline: most lines are headers, and the call would copy
-/// `strong_frame_at`'s constants into a new frame.
+/// Whether the line is a frame of a known shape (`strong_frame_at`). A line at column 0
+/// can be one only if it starts with `C`, `-`, `<` or `S`, asked inline: most lines are
+/// headers, and the call would copy `strong_frame_at`'s constants into a new frame.
 #[inline(always)]
 fn strong_frame(
     ind: usize,
