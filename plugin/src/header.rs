@@ -266,7 +266,11 @@ impl HeaderParser {
                 }
             }
         }
-        php_level(&mut h);
+        // (Most messages do not start with `PHP `: no call, and the names' constants stay
+        // out of this function's frame in the interpreter.)
+        if h.message.starts_with("PHP ") {
+            php_level(&mut h);
+        }
         let ids = IdSearch {
             from: time_end,
             clear,
@@ -1005,6 +1009,7 @@ fn level_only<'a>(line: &'a str, h: &mut Header<'a>) -> Option<usize> {
 
 /// PHP names its severities in the message (`PHP Fatal error:  Uncaught ...`), also when
 /// php-fpm wraps it (`NOTICE: PHP message: PHP Fatal error: ...`): that one wins.
+#[inline(never)]
 fn php_level(h: &mut Header<'_>) {
     let msg = h.message.as_ref();
     let msg = msg.strip_prefix("PHP message: ").unwrap_or(msg);
