@@ -593,14 +593,9 @@ fn continue_by_phase<M>(
     r: &[u8],
     ctx: &GroupContext,
 ) -> Decision {
-    let brk = Decision::Break {
-        header: None,
-        trace: None,
-    };
-    let langs = ctx.languages;
     match held.phase {
         Phase::Plain { header } if held.group.line_count == 1 => {
-            let start = trace_start(b, langs);
+            let start = trace_start(b, ctx.languages);
             match start.filter(|s| s.attaches) {
                 // A group of one line holds that line whole unless it was cut, and a cut
                 // line's answer was taken before the cut.
@@ -614,6 +609,28 @@ fn continue_by_phase<M>(
                 },
             }
         }
+        _ => continue_in_trace(held, b, ind, t, r, ctx),
+    }
+}
+
+/// `continue_by_phase` for a group past its first line or in a trace's phase. Out of line:
+/// most groups are one line, and in the interpreter every call of the function that holds
+/// this code would first copy the constants of all these phases into its frame.
+#[inline(never)]
+fn continue_in_trace<M>(
+    held: &Held<M>,
+    b: &[u8],
+    ind: usize,
+    t: &[u8],
+    r: &[u8],
+    ctx: &GroupContext,
+) -> Decision {
+    let brk = Decision::Break {
+        header: None,
+        trace: None,
+    };
+    let langs = ctx.languages;
+    match held.phase {
         Phase::ExcMessage { .. } if held.lang == Some(Language::Node) && r == b"{" => {
             // The properties of an error printed without frames.
             cont(Phase::NodeProps, None, false)
