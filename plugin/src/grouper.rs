@@ -961,19 +961,10 @@ fn trace_start(b: &[u8], langs: LanguageSet) -> Option<TraceStart> {
 /// `trace_start`; `klog_skip`: a line that begins with klog's header answers no before
 /// the shapes that cannot begin so are tried (tests compare both ways).
 fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<TraceStart> {
-    use Language::*;
     let t = trim_end(b);
-    let start = |phase, lang: Language, definitive| {
-        langs.contains(lang).then_some(TraceStart {
-            phase,
-            lang: Some(lang),
-            definitive,
-            attaches: true,
-        })
-    };
     // The last byte first: `ends_with` is a `memcmp` call, byte by byte in the interpreter.
     if t.last() == Some(&b':') && t.ends_with(TRACEBACK) {
-        return start(Phase::PyStack, Python, true);
+        return start_of(Phase::PyStack, Language::Python, true, langs);
     }
     let ind = indent(t);
     if ind > 1 {
@@ -981,6 +972,48 @@ fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<Tra
     }
     let r = &t[ind..];
     let first = *r.first()?;
+    // A line that starts with a digit (a timestamp, an address) can only be Ruby's
+    // `file.rb:6:in` or Node's `file.js:13`: the other shapes all need a letter, `_`, `[`
+    // or klog's level first. Most headers do, so the others are asked out of line.
+    if first.is_ascii_digit() {
+        if ruby_exception_line(r) {
+            return start_of(Phase::Ruby, Language::Ruby, true, langs);
+        }
+        if node_preamble(r) {
+            return start_of(Phase::NodePreamble(0), Language::Node, false, langs);
+        }
+        return None;
+    }
+    // klog's `I1120 13:` (a level letter, month and day, a space, the hour and a colon)
+    // begins no other shape: each needs its own word, path or name first.
+    if klog_skip && klog_head(r) {
+        return None;
+    }
+    trace_start_other(r, ind, first, langs)
+}
+
+/// The start of a trace of an enabled language.
+fn start_of(
+    phase: Phase,
+    lang: Language,
+    definitive: bool,
+    langs: LanguageSet,
+) -> Option<TraceStart> {
+    langs.contains(lang).then_some(TraceStart {
+        phase,
+        lang: Some(lang),
+        definitive,
+        attaches: true,
+    })
+}
+
+/// `trace_start_with` for a line `r` (indented by `ind`, at most one) whose first byte is
+/// not a digit, and that is not klog's header (when that is skipped). Out of line: in the interpreter every call of the function that holds this
+/// code would first copy all its names' constants into its frame.
+#[inline(never)]
+fn trace_start_other(r: &[u8], ind: usize, first: u8, langs: LanguageSet) -> Option<TraceStart> {
+    use Language::*;
+    let start = |phase, lang, definitive| start_of(phase, lang, definitive, langs);
     let exc_message = Phase::ExcMessage {
         loose: 0,
         loose_ok: true,
@@ -1007,16 +1040,7 @@ fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<Tra
         }
         _ => {}
     }
-    // klog's `I1120 13:` (a level letter, month and day, a space, the hour and a colon)
-    // begins none of the shapes below: each needs its own word, path or name first.
-    if klog_skip && klog_head(r) {
-        return None;
-    }
-    // A line that starts with a digit (a timestamp, an address) can only be Ruby's
-    // `file.rb:6:in` or Node's `file.js:13`: PHP's, Rails' and the exception shapes all
-    // need a letter, `_` or `[` first.
-    let digit_first = first.is_ascii_digit();
-    if !digit_first && php_fatal(r) {
+    if php_fatal(r) {
         return langs.contains(Php).then_some(TraceStart {
             phase: Phase::Php,
             lang: Some(Php),
@@ -1024,19 +1048,19 @@ fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<Tra
             attaches: false,
         });
     }
-    if !digit_first && r.starts_with(b"exception '") && contains(r, b"' with message '") {
+    if r.starts_with(b"exception '") && contains(r, b"' with message '") {
         return start(Phase::Php, Php, true);
     }
     if ruby_exception_line(r) {
         return start(Phase::Ruby, Ruby, true);
     }
-    if !digit_first && rails_exception_shape(r) {
+    if rails_exception_shape(r) {
         return start(Phase::Ruby, Ruby, false);
     }
     if node_preamble(r) {
         return start(Phase::NodePreamble(0), Node, false);
     }
-    if ind > 0 || digit_first {
+    if ind > 0 {
         return None;
     }
     let shape = exception_shape(r)?;
