@@ -162,6 +162,39 @@ pub struct Header<'a> {
     pub is_json: bool,
 }
 
+impl Header<'_> {
+    /// Whether any of its texts is owned (an unescaped JSON value, a joined message): only
+    /// then does dropping it free memory.
+    #[inline(always)]
+    pub fn owns_text(&self) -> bool {
+        // Every field named, so that a new one cannot be left out.
+        let Header {
+            timestamp: _,
+            level: _,
+            logger,
+            thread,
+            service,
+            trace_id,
+            span_id,
+            request_id,
+            correlation_id,
+            message,
+            stack_trace,
+            is_json: _,
+        } = self;
+        let owned = |t: &Option<Cow<'_, str>>| matches!(t, Some(Cow::Owned(_)));
+        matches!(message, Cow::Owned(_))
+            || owned(logger)
+            || owned(thread)
+            || owned(service)
+            || owned(trace_id)
+            || owned(span_id)
+            || owned(request_id)
+            || owned(correlation_id)
+            || owned(stack_trace)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayoutError {
     pub layout: String,
@@ -1034,6 +1067,43 @@ fn php_level(h: &mut Header<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_owns_text_exactly_when_one_of_its_texts_is_owned() {
+        let line = "2026-11-20 13:10:00 ERROR [main] app: boom";
+        let borrowed = Header {
+            logger: Some(Cow::Borrowed(&line[30..33])),
+            thread: Some(Cow::Borrowed(&line[26..30])),
+            service: Some(Cow::Borrowed("svc")),
+            trace_id: Some(Cow::Borrowed("t")),
+            span_id: Some(Cow::Borrowed("s")),
+            request_id: Some(Cow::Borrowed("r")),
+            correlation_id: Some(Cow::Borrowed("c")),
+            message: Cow::Borrowed(&line[35..]),
+            stack_trace: Some(Cow::Borrowed("st")),
+            ..Header::default()
+        };
+        assert!(!borrowed.owns_text());
+        fn own(s: &str) -> Option<Cow<'static, str>> {
+            Some(Cow::Owned(s.to_string()))
+        }
+        let one_owned: [fn(&mut Header<'_>); 9] = [
+            |h| h.logger = own("l"),
+            |h| h.thread = own("t"),
+            |h| h.service = own("s"),
+            |h| h.trace_id = own("t"),
+            |h| h.span_id = own("s"),
+            |h| h.request_id = own("r"),
+            |h| h.correlation_id = own("c"),
+            |h| h.message = Cow::Owned("m".to_string()),
+            |h| h.stack_trace = own("st"),
+        ];
+        for (i, set) in one_owned.iter().enumerate() {
+            let mut h = borrowed.clone();
+            set(&mut h);
+            assert!(h.owns_text(), "field {i} owned");
+        }
+    }
 
     #[test]
     fn every_level_name_passes_the_inline_first_letter_test() {
