@@ -524,11 +524,32 @@ pub(super) fn day_month_name_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> 
     // month's letters one by one), and every nginx or Apache line has this date.
     if let Some(date) = access_date_at(b, pos) {
         let mut parts = date;
-        let p = time_at(b, pos + 12, &mut parts)?;
+        let p = time_at_inline(b, pos + 12, &mut parts)?;
+        // The access log's ` +0000`, read here: `zone_at_rest` is a call.
+        if let Some((offset, end)) = space_hhmm_zone(b, p) {
+            parts.offset = offset;
+            return Some((parts, end));
+        }
         let end = trailing_zone(b, p, &mut parts);
         return Some((parts, end));
     }
     day_month_name_read(b, pos)
+}
+
+/// ` +HHMM` or ` -HHMM` at `pos`, not followed by a digit: the offset in seconds and the
+/// end, as `trailing_zone` reads it.
+#[inline(always)]
+fn space_hhmm_zone(b: &[u8], pos: usize) -> Option<(i32, usize)> {
+    let sign = match b.get(pos..pos + 2)? {
+        [b' ', b'+'] => 1,
+        [b' ', b'-'] => -1,
+        _ => return None,
+    };
+    let (hh, mm) = (two_digits(b, pos + 2)?, two_digits(b, pos + 4)?);
+    if hh > 23 || mm > 59 || b.get(pos + 6).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    Some((sign * (hh * 3600 + mm * 60) as i32, pos + 6))
 }
 
 /// `day_month_name_at` for every shape, field by field. (Inline: as a call of its own
@@ -890,26 +911,31 @@ mod tests {
         assert!(read > 10);
     }
 
-    /// The access log's fixed-width date reads as the field-by-field reading does, on
-    /// the shape, near misses at every byte (letters of both cases, digits, separators,
-    /// a byte past ASCII) and other day-and-month-name layouts.
+    /// The access log's fixed-width date and zone read as the field-by-field reading
+    /// does, on the shape, near misses at every byte (letters of both cases, digits, signs,
+    /// separators, a byte past ASCII) and other day-and-month-name layouts.
     #[test]
     fn the_access_date_agrees_with_the_field_reader() {
         let mut fast = 0;
         for base in [
             "20/Nov/2026:13:10:00 +0000",
             "01/jan/1999:00:00:00 -0530 x",
+            "20/Nov/2026:13:10:00 +2359]",
+            "20/Nov/2026:13:10:00 +2400",
+            "20/Nov/2026:13:10:00 -1200",
             "31/DEC/2026:23:59:59.5Z",
             "20/Sep/2026:13:10:00 +05:30",
+            "20/Sep/2026:13:10:00 +05",
             "5/Nov/2026:13:10:00",
             "20-Nov-2026 13:10:00",
             "20/Sept/2026:13:10:00",
         ] {
             let base = base.as_bytes();
             let mut texts = vec![base.to_vec()];
-            for i in 0..base.len().min(14) {
+            for i in 0..base.len() {
                 for c in [
-                    b'0', b'9', b'/', b':', b'.', b'a', b'A', b'z', b'@', b'`', b' ', 0x80,
+                    b'0', b'9', b'2', b'6', b'/', b':', b'.', b'a', b'A', b'z', b'Z', b'@', b'`',
+                    b' ', b'+', b'-', 0x80,
                 ] {
                     let mut b = base.to_vec();
                     b[i] = c;
