@@ -961,7 +961,19 @@ fn access_log<'a>(
             i += 2;
         }
         let s = skip_spaces(b, i + 1);
-        if let Some((status, _)) = digits_exact(b, s, 3, 3) {
+        // Three digits, read here: `digits_exact` is a call.
+        let status = match (b.get(s..s + 3), b.get(s + 3)) {
+            (Some(&[x, y, z]), next)
+                if x.is_ascii_digit()
+                    && y.is_ascii_digit()
+                    && z.is_ascii_digit()
+                    && !next.is_some_and(u8::is_ascii_digit) =>
+            {
+                Some(u32::from(x - b'0') * 100 + u32::from(y - b'0') * 10 + u32::from(z - b'0'))
+            }
+            _ => None,
+        };
+        if let Some(status) = status {
             h.level = Some(match status {
                 500..=599 => Level::Error,
                 400..=499 => Level::Warn,
@@ -1648,6 +1660,13 @@ mod tests {
             assert_eq!(ts(&h), "2024-05-16T17:49:17Z");
             assert!(h.message.starts_with("\"GET /x"));
         }
+        // Not a status: other than three digits, or at the end of the line.
+        for status in ["5000", "50", "5x0", "x500", ""] {
+            let text = line(status);
+            assert_eq!(parse(&text).level, None, "{status:?}");
+        }
+        let end = "127.0.0.1 - - [16/May/2024:19:49:17 +0200] \"GET /x HTTP/1.1\" 503";
+        assert_eq!(parse(end).level, Some(Level::Error));
     }
 
     /// `trim_start` is `str::trim_start`: ASCII white space, Unicode white space after it
