@@ -942,7 +942,11 @@ fn access_log<'a>(
     if open >= head.len() || open < 2 || b[open - 1] != b' ' {
         return None;
     }
-    let (parts, end) = day_month_name_at(b, open + 1)?;
+    // The usual date read here, the others by the call.
+    let (parts, end) = match access_date_at(b, open + 1) {
+        Some(date) => access_time_at(b, open + 1, date),
+        None => day_month_name_at(b, open + 1),
+    }?;
     let close = close_bracket(b, end)?;
     h.timestamp = parts.resolve(reference);
     // The time's colons each follow a digit, and no id key ends in one.

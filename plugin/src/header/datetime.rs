@@ -522,18 +522,25 @@ pub(super) fn day_month_name_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> 
     // The access log's `DD/Mon/YYYY:` first, its bytes at their places: the general
     // reading below costs several times more in the interpreter (a call per number, the
     // month's letters one by one), and every nginx or Apache line has this date.
-    if let Some(date) = access_date_at(b, pos) {
-        let mut parts = date;
-        let p = time_at_inline(b, pos + 12, &mut parts)?;
-        // The access log's ` +0000`, read here: `zone_at_rest` is a call.
-        if let Some((offset, end)) = space_hhmm_zone(b, p) {
-            parts.offset = offset;
-            return Some((parts, end));
-        }
-        let end = trailing_zone(b, p, &mut parts);
+    match access_date_at(b, pos) {
+        Some(date) => access_time_at(b, pos, date),
+        None => day_month_name_read(b, pos),
+    }
+}
+
+/// The rest of `day_month_name_at` after an access log's date (`date`, read at `pos`):
+/// its time and zone. Inline, also where access logs are read.
+#[inline(always)]
+pub(super) fn access_time_at(b: &[u8], pos: usize, date: Parts) -> Option<(Parts, usize)> {
+    let mut parts = date;
+    let p = time_at_inline(b, pos + 12, &mut parts)?;
+    // The access log's ` +0000`, read here: `zone_at_rest` is a call.
+    if let Some((offset, end)) = space_hhmm_zone(b, p) {
+        parts.offset = offset;
         return Some((parts, end));
     }
-    day_month_name_read(b, pos)
+    let end = trailing_zone(b, p, &mut parts);
+    Some((parts, end))
 }
 
 /// ` +HHMM` or ` -HHMM` at `pos`, not followed by a digit: the offset in seconds and the
@@ -596,7 +603,7 @@ const MONTH_WORDS: [u32; 12] = {
 /// as `day_month_name_at` reads it when that is what the text holds, or `None` for
 /// any other text, which that reading then takes.
 #[inline(always)]
-fn access_date_at(b: &[u8], pos: usize) -> Option<Parts> {
+pub(super) fn access_date_at(b: &[u8], pos: usize) -> Option<Parts> {
     if b.get(pos + 11) != Some(&b':') || b[pos + 2] != b'/' || b[pos + 6] != b'/' {
         return None;
     }
