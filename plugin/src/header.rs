@@ -451,25 +451,28 @@ fn builtin_header<'a>(
     if let Some(end) = rails(line, reference, h) {
         return Some(end);
     }
-    if let Some((mut parts, mut end)) = timestamp_at(b, 0) {
-        *time_end = end;
-        if parts.month.is_none() && parts.epoch.is_none() {
-            // A time first, then its date: `13:45:30 2021-03-28`.
-            if let Some((y, m, d, e)) = date_only_at(b, skip_spaces(b, end)) {
-                (parts.year, parts.month, parts.day) = (Some(y), Some(m), Some(d));
-                end = e;
+    // (An address first, such as an access log's, is no timestamp: no call for it.)
+    if !address_first(b) {
+        if let Some((mut parts, mut end)) = timestamp_at(b, 0) {
+            *time_end = end;
+            if parts.month.is_none() && parts.epoch.is_none() {
+                // A time first, then its date: `13:45:30 2021-03-28`.
+                if let Some((y, m, d, e)) = date_only_at(b, skip_spaces(b, end)) {
+                    (parts.year, parts.month, parts.day) = (Some(y), Some(m), Some(d));
+                    end = e;
+                }
             }
-        }
-        h.timestamp = parts.resolve(reference);
-        if parts.year.is_none() && parts.month.is_some() && parts.epoch.is_none() {
-            if let Some(msg) = syslog_tail(line, end, h) {
-                return Some(msg);
+            h.timestamp = parts.resolve(reference);
+            if parts.year.is_none() && parts.month.is_some() && parts.epoch.is_none() {
+                if let Some(msg) = syslog_tail(line, end, h) {
+                    return Some(msg);
+                }
             }
+            return Some(match memo {
+                Some(memo) => memo.text_tail(line, end, h, clear),
+                None => text_tail(line, end, h),
+            });
         }
-        return Some(match memo {
-            Some(memo) => memo.text_tail(line, end, h, clear),
-            None => text_tail(line, end, h),
-        });
     }
     if let Some(end) = access_log(line, reference, h, clear) {
         return Some(end);

@@ -676,6 +676,20 @@ pub(super) fn timestamp_at(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
     }
 }
 
+/// Whether `b` starts with what `timestamp_at(b, 0)` turns away after its first test: one
+/// or two digits and a `.` that is not `D.M.YYYY`'s, such as an address (`10.1.2.13 - -`,
+/// every access log's first word). Asked inline before that call, which would copy its
+/// constants into a new frame in the interpreter only to answer no.
+#[inline(always)]
+pub(super) fn address_first(b: &[u8]) -> bool {
+    let dot = match (b.get(1), b.get(2)) {
+        (Some(b'.'), _) => 1,
+        (Some(e), Some(b'.')) if e.is_ascii_digit() => 2,
+        _ => return false,
+    };
+    b[0].is_ascii_digit() && !year_after_dot(b, dot + 1)
+}
+
 /// Whether four digits follow the second `.` of `D.M.YYYY`, `q` being where the month
 /// starts: what `numeric_date_at` needs of such a date.
 #[inline(always)]
@@ -874,6 +888,40 @@ mod tests {
         for no in [&b"- x"[..], b"+x", b"INFO", b"WARN", b" UTC", b"Zulu", b""] {
             assert_eq!(zone_at(no, 0), None, "{no:?}");
         }
+    }
+
+    /// A line `address_first` turns away has no timestamp at its start; on addresses,
+    /// dates with dots, ISO dates and times, and near misses of each at every byte.
+    #[test]
+    fn an_address_first_has_no_timestamp() {
+        let mut turned_away = 0;
+        for base in [
+            "10.1.2.13 - - [20/Nov/2026:13:10:00 +0000] x",
+            "1.2.3.4 x",
+            "20.11.2026 13:10:00 x",
+            "1.2.2026 13:10:00 x",
+            "2026.11.20 13:10:00 x",
+            "13:10:00.5 x",
+            "7.5 x",
+        ] {
+            let base = base.as_bytes();
+            for i in 0..base.len().min(16) {
+                for c in [b'0', b'9', b'.', b':', b'-', b'/', b' ', b'x'] {
+                    let mut b = base.to_vec();
+                    b[i] = c;
+                    if address_first(&b) {
+                        turned_away += 1;
+                        assert_eq!(
+                            timestamp_at(&b, 0),
+                            None,
+                            "{:?}",
+                            String::from_utf8_lossy(&b)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(turned_away > 50, "{turned_away}");
     }
 
     /// Times and dates around the fixed shapes, including near misses at every byte.
