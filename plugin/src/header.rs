@@ -462,7 +462,7 @@ fn builtin_header<'a>(
                     end = e;
                 }
             }
-            h.timestamp = parts.resolve(reference);
+            h.timestamp = parts.resolve_usual(reference);
             if parts.year.is_none() && parts.month.is_some() && parts.epoch.is_none() {
                 if let Some(msg) = syslog_tail(line, end, h) {
                     return Some(msg);

@@ -74,12 +74,7 @@ impl Timestamp {
         let days = if (y, m, d) == (year, month, day) {
             last_days
         } else {
-            if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-                return None;
-            }
-            let days = days_from_civil(year, month, day);
-            LAST_DATE.with(|last| last.set((year, month, day, days)));
-            days
+            days_of_date(year, month, day)?
         };
         let secs = days * SECS_PER_DAY
             + i64::from(hour) * 3600
@@ -190,6 +185,20 @@ fn put_digits(slot: &mut [u8], mut value: u32) {
     if end == 1 {
         slot[0] = b'0' + (value % 10) as u8;
     }
+}
+
+/// `from_civil`'s days since 1970-01-01 of a date other than the last valid one, which it
+/// becomes; `None` for an invalid date. Out of line: `from_civil` is inlined where the
+/// usual headers are read, and in the interpreter this arithmetic's constants would be
+/// copied into that frame for every line.
+#[inline(never)]
+fn days_of_date(year: i32, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    LAST_DATE.with(|last| last.set((year, month, day, days)));
+    Some(days)
 }
 
 pub fn is_leap_year(year: i32) -> bool {
