@@ -286,7 +286,12 @@ impl HeaderParser {
         let mut time_end = 0;
         // A stretch the tail memo knows holds no id key.
         let mut clear = None;
-        let message_start = match self.custom_header(line, reference, &mut h) {
+        // (No call when no layout is set, the default.)
+        let custom = match self.layouts.is_empty() {
+            true => None,
+            false => self.custom_header(line, reference, &mut h),
+        };
+        let message_start = match custom {
             Some(p) => Some(p),
             None => builtin_header(line, reference, &mut h, &mut time_end, memo, &mut clear),
         };

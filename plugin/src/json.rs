@@ -407,6 +407,7 @@ pub fn line_member_at<'a>(
 /// the same pass. Returns where the string ends (after its closing quote) and its text;
 /// `None` where `line_member_at` would say `None`, and where the string's text is not
 /// UTF-8. A record whose every other byte is known text then needs no check of its own.
+#[inline(always)]
 pub fn line_string_at_bytes(bytes: &[u8], at: usize) -> Option<(usize, Cow<'_, str>)> {
     read_line_string::<true>(bytes, at).map(|(end, _, value)| (end, value))
 }

@@ -320,6 +320,7 @@ fn is_key(key: &[u8], tag: &str, stream: &str) -> bool {
 }
 
 /// `is_key` for a key whose first `tag_len` bytes are known to be the tag's.
+#[inline(always)]
 fn is_stream_key(key: &[u8], tag_len: usize, stream: &str) -> bool {
     key.len() == tag_len + 1 + stream.len()
         && key[tag_len] == 0
