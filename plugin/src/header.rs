@@ -424,6 +424,7 @@ fn close_bracket(b: &[u8], pos: usize) -> Option<usize> {
 
 /// Recognizes a header at the start of `line`; returns where the message starts.
 /// `time_end`: set to where the timestamp ends when the line starts with one.
+#[inline(always)]
 fn builtin_header<'a>(
     line: &'a str,
     reference: Timestamp,
