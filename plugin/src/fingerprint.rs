@@ -110,7 +110,9 @@ impl MessageMemo {
     /// `of_message(service, message)`, from the memo when a message of the same shape and
     /// service was fingerprinted recently; and, when it was, whether the message holds no
     /// id key (`header::no_id_key`: the search for ids may pass over it). `false` when not
-    /// known.
+    /// known. (Inline into its one caller, the per-event path: in `cali.wasm`'s own build
+    /// LLVM kept it a call, which copies its constants into a new frame in the interpreter.)
+    #[inline(always)]
     pub fn of_message(&mut self, service: &str, message: &str) -> (u64, bool) {
         let b = message.as_bytes();
         if b.len() > MEMO_MAX_BYTES || !self.worth.ask() {

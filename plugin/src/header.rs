@@ -423,7 +423,8 @@ fn close_bracket(b: &[u8], pos: usize) -> Option<usize> {
 // the path of every other line longer in the interpreter.
 
 /// Recognizes a header at the start of `line`; returns where the message starts.
-/// `time_end`: set to where the timestamp ends when the line starts with one.
+/// `time_end`: set to where the timestamp ends when the line starts with one. (Inline, as
+/// `MessageMemo::of_message` is.)
 #[inline(always)]
 fn builtin_header<'a>(
     line: &'a str,

@@ -448,7 +448,9 @@ fn assign_id<'a>(kind: IdKind, value: Cow<'a, str>, h: &mut Header<'a>) {
 /// `from`: where to start looking for the `:` or `=` after a key (the end of a timestamp
 /// that starts the line, which holds none); a key may still begin before it.
 /// `clear`: stretches of the line where it finds no id key (`no_id_key`: `TailMemo` and
-/// `MessageMemo` know some), passed over without a look.
+/// `MessageMemo` know some), passed over without a look. (Inline, as
+/// `MessageMemo::of_message` is.)
+#[inline(always)]
 pub(super) fn scan_ids<'a>(
     line: &'a str,
     from: usize,
