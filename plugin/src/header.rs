@@ -969,7 +969,7 @@ fn access_log<'a>(
         None => day_month_name_at(b, open + 1),
     }?;
     let close = close_bracket(b, end)?;
-    h.timestamp = parts.resolve(reference);
+    h.timestamp = parts.resolve_usual(reference);
     // The time's colons each follow a digit, and no id key ends in one.
     *clear = Some((open + 1, end));
     let msg = skip_spaces(b, close);
