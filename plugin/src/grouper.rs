@@ -1037,8 +1037,9 @@ fn start_of(
 }
 
 /// `trace_start_with` for a line `r` (indented by `ind`, at most one) whose first byte is
-/// not a digit, and that is not klog's header (when that is skipped). Out of line: in the interpreter every call of the function that holds this
-/// code would first copy all its names' constants into its frame.
+/// not a digit, and that is not klog's header (when that is skipped). Out of line: in the
+/// interpreter every call of the function that holds this code would first copy all its
+/// names' constants into its frame.
 #[inline(never)]
 fn trace_start_other(r: &[u8], ind: usize, first: u8, langs: LanguageSet) -> Option<TraceStart> {
     use Language::*;
