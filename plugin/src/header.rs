@@ -842,9 +842,6 @@ fn rails_at<'a>(line: &'a str, reference: Timestamp, h: &mut Header<'a>) -> Opti
         b'A' | b'U' => Level::Info,
         _ => return None,
     };
-    if !b[1..].starts_with(b", [") {
-        return None;
-    }
     let (parts, end) = timestamp_at(b, 4)?;
     let p = skip_spaces(b, end);
     let close = close_bracket(b, p)?;
