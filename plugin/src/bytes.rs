@@ -118,26 +118,41 @@ pub(crate) fn first_marked(marks: u64) -> usize {
 /// lowest mark's (`first_marked`), not a byte loop over the word. The last few bytes are
 /// read padded with zeros; a mark on the padding means no byte matched.
 pub(crate) fn first_hit(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64) -> usize {
+    let len = bytes.len();
+    // Whole words first (one index and one test per step), then the rest of fewer than
+    // eight bytes.
     let mut i = from;
-    while i < bytes.len() {
-        let v = word_at(bytes, i).unwrap_or_else(|| match bytes.len().checked_sub(8) {
-            // The last eight bytes, shifted so that the rest starts the word: the same
-            // zero-padded word, without a copy.
-            Some(last) => word_at(bytes, last).unwrap_or(0) >> ((i - last) * 8),
-            None => {
-                let mut w = [0u8; 8];
-                let rest = &bytes[i..];
-                w[..rest.len()].copy_from_slice(rest);
-                u64::from_le_bytes(w)
+    if len >= 8 {
+        let last = len - 8;
+        while i <= last {
+            let h = hits(word_at(bytes, i).unwrap_or(0));
+            if h != 0 {
+                return i + first_marked(h);
             }
-        });
-        let h = hits(v);
-        if h != 0 {
-            return (i + first_marked(h)).min(bytes.len());
+            i += 8;
         }
-        i += 8;
     }
-    bytes.len()
+    if i >= len {
+        return len;
+    }
+    let v = match len.checked_sub(8) {
+        // The last eight bytes, shifted so that the rest starts the word: the same
+        // zero-padded word, without a copy.
+        Some(last) => word_at(bytes, last).unwrap_or(0) >> ((i - last) * 8),
+        None => {
+            let mut w = [0u8; 8];
+            let rest = &bytes[i..];
+            w[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(w)
+        }
+    };
+    // Padding is zeros, all marked or none: a mark there puts the lowest at `len`.
+    let h = hits(v);
+    if h != 0 {
+        i + first_marked(h)
+    } else {
+        len
+    }
 }
 
 /// The index of the first ASCII byte in `bytes` at or after `from`, or `bytes.len()`.
@@ -250,6 +265,20 @@ mod tests {
                         "{c:#x} at {place} among {around:#x}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_on_the_padding_of_the_last_word_is_the_end() {
+        // The last word's padding (zeros) is marked by these searches: the answer is the
+        // length, never past it.
+        for len in 0..20 {
+            let text = vec![b'x'; len];
+            let high = vec![0x80u8; len];
+            for from in 0..=len + 1 {
+                assert_eq!(find(&text, from, 0), len, "find 0 in {len} from {from}");
+                assert_eq!(first_ascii(&high, from), len, "ascii in {len} from {from}");
             }
         }
     }
