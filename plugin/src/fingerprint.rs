@@ -5,7 +5,7 @@
 
 use crate::bytes::{contains_str, digit_bytes, digit_shape, find_str, first_hit, zero_bytes, ONES};
 use crate::exception::{ExceptionInfo, Frame};
-use crate::hash::Fnv64;
+use crate::hash::{Fnv64, SLOT_MIX};
 use crate::language::Language;
 
 /// Application frames that make up a trace's fingerprint.
@@ -174,9 +174,6 @@ impl MessageMemo {
     }
 }
 
-/// An odd constant with well-spread bits (the golden ratio's): one multiply mixes a word's
-/// bits into the high half of the product.
-const SLOT_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 /// The product's top bits that pick one of `MEMO_SLOTS`.
 const SLOT_SHIFT: u32 = 64 - MEMO_SLOTS.trailing_zeros();
 

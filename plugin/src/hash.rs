@@ -185,6 +185,10 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
+/// An odd constant with well-spread bits (the golden ratio's): one multiply mixes a word's
+/// bits into the high half of the product. The memos pick their slots with it.
+pub(crate) const SLOT_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Writes `v` as 16 lowercase hex digits into `buf`: a table lookup per byte.
 fn hex_into(buf: &mut [u8; 16], v: u64) {
     for (i, pair) in buf.chunks_exact_mut(2).enumerate() {

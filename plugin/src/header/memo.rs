@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use super::fields::no_id_key;
 use super::{text_tail, token_end, Header, Level};
 use crate::bytes::{digit_shape, word_padded};
-use crate::hash::WordHash;
+use crate::hash::SLOT_MIX;
 use crate::header::datetime::skip_spaces;
 
 /// Slots of the memo (a power of two), each holding up to `WAYS` tails.
@@ -89,9 +89,10 @@ impl TailMemo {
             self.slots.resize_with(SLOTS, Default::default);
             self.next = vec![0; SLOTS];
         }
-        let slot = slot_of(rest);
+        let head = Head::of(rest);
+        let slot = head.slot;
         for tail in self.slots[slot].iter_mut().flatten() {
-            if tail.matches(rest) {
+            if tail.matches(rest, &head) {
                 self.worth.answered(true);
                 // (The line has the key's shape: the answer is the remembered line's.)
                 if *tail
@@ -114,27 +115,53 @@ impl TailMemo {
     }
 }
 
-/// The slot of a tail: its first `INDEX_BYTES` bytes' shape, hashed.
-fn slot_of(rest: &[u8]) -> usize {
-    let n = rest.len().min(INDEX_BYTES);
-    let mut h = WordHash::with_seed(n as u64);
-    let mut i = 0;
-    while i < n {
-        h.write_u64(digit_shape(word_padded(rest, i, n)));
-        i += 8;
+/// A tail's first `INDEX_BYTES` bytes: their shape, a word at a time, and the slot they
+/// pick. The words serve the slot and then the comparison with each remembered tail of it,
+/// which would otherwise shape them again.
+struct Head {
+    /// The shape of the words at 0, 8, 16 and 24, each padded with zeros past
+    /// `INDEX_BYTES` or the tail's end.
+    words: [u64; INDEX_BYTES / 8],
+    slot: usize,
+}
+
+impl Head {
+    fn of(rest: &[u8]) -> Self {
+        let n = rest.len().min(INDEX_BYTES);
+        let mut words = [0u64; INDEX_BYTES / 8];
+        // Only the slot depends on the mix (an answer is checked against the tail's whole
+        // key): a multiply-xor chain, from the top of the product, where every input bit
+        // reaches.
+        let mut h = (n as u64).wrapping_mul(SLOT_MIX);
+        let mut i = 0;
+        while i < n {
+            let s = digit_shape(word_padded(rest, i, n));
+            words[i / 8] = s;
+            h = (h ^ s).wrapping_mul(SLOT_MIX);
+            i += 8;
+        }
+        Head {
+            words,
+            slot: (h >> (64 - SLOTS.trailing_zeros())) as usize,
+        }
     }
-    h.finish128().0 as usize & (SLOTS - 1)
 }
 
 impl Tail {
-    fn matches(&self, rest: &[u8]) -> bool {
+    /// Whether `rest` has this tail's key. `head`: `rest`'s first words' shapes; a word
+    /// whole in both the head and the key is the same in both, others are shaped here.
+    fn matches(&self, rest: &[u8], head: &Head) -> bool {
         if rest.len() < self.len || (self.at_end && rest.len() != self.len) {
             return false;
         }
-        self.key
-            .iter()
-            .enumerate()
-            .all(|(k, &w)| digit_shape(word_padded(rest, k * 8, self.len)) == w)
+        let whole = self.len.min(INDEX_BYTES) / 8;
+        self.key.iter().enumerate().all(|(k, &w)| {
+            let s = match head.words.get(k) {
+                Some(&s) if k < whole => s,
+                _ => digit_shape(word_padded(rest, k * 8, self.len)),
+            };
+            s == w
+        })
     }
 
     /// Sets the remembered fields as slices of `line`; returns where the message starts.
@@ -369,6 +396,37 @@ mod tests {
         assert_eq!(h.logger.as_deref(), Some("c.e.Pay"));
         assert_eq!(h.message, "POST /v1 order=2");
         assert_eq!(h, parser.parse(b, reference()));
+    }
+
+    /// Tails of every length up to past the memo's slot bytes, so that the words shaped for
+    /// the slot end within and across the key's last word: a line of a remembered shape is
+    /// answered from the memo.
+    #[test]
+    fn the_memo_answers_tails_of_every_length() {
+        let parser = HeaderParser::default();
+        let mut answered = 0;
+        let tails = [" INFO ", " ERROR 12 ", "  INFO 1 --- [exec-1] c.e.Pay : "];
+        // The key ends at the line's end, or before more of the message.
+        for (tail, more) in tails.into_iter().flat_map(|t| [(t, ""), (t, " b c d")]) {
+            for k in 0..48 {
+                let mut memo = crate::header::HeaderMemo::default();
+                let line =
+                    |d: char| format!("2026-11-20 13:00:0{d}.000{tail}{}{d}{more}", "x".repeat(k));
+                let (a, b) = (line('1'), line('7'));
+                parser.parse_with(&a, reference(), Some(&mut memo));
+                let count = |m: &crate::header::HeaderMemo| {
+                    m.tails.slots.iter().flatten().flatten().count()
+                };
+                if count(&memo) == 0 {
+                    continue;
+                }
+                let h = parser.parse_with(&b, reference(), Some(&mut memo));
+                assert_eq!(count(&memo), 1, "{b:?} was not answered from the memo");
+                assert_eq!(h, parser.parse(&b, reference()), "{b:?}");
+                answered += 1;
+            }
+        }
+        assert!(answered > 200, "{answered}");
     }
 
     /// Keys of every kind of field a JSON log line has, a key with an escape, a non-ASCII
