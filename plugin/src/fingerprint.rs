@@ -3,7 +3,9 @@
 //! names and ids masked). No trace: the message template (numbers, ids, hex, quoted
 //! values masked).
 
-use crate::bytes::{contains_str, digit_bytes, digit_shape, find_str, first_hit, zero_bytes, ONES};
+use crate::bytes::{
+    contains_str, digit_bytes, digit_shape, find_str, first_hit, word_padded, zero_bytes, ONES,
+};
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::{Fnv64, SLOT_MIX};
 use crate::language::Language;
@@ -75,6 +77,8 @@ pub fn of_message(service: &str, message: &str) -> u64 {
 pub const MEMO_MAX_BYTES: usize = 256;
 /// Slots of the memo (a power of two): a node's containers write a few message shapes each.
 pub const MEMO_SLOTS: usize = 512;
+/// The bytes of a message whose shape picks its slot, with its last eight.
+const HEAD_BYTES: usize = 32;
 
 /// Fingerprints of recent message shapes. A message's template does not depend on which
 /// digits it has, only on where they are and whether each is `0` (for `0x`): every rule of
@@ -125,35 +129,37 @@ impl MessageMemo {
             });
         }
         // The slot: a multiply-xor chain over the length, the service's length and first
-        // bytes, and the shape's words, read from the top (where every input bit reaches).
-        // Only the slot depends on it: an answer is checked against the slot whole.
+        // bytes, and the shape of the message's first `HEAD_BYTES` bytes and of its last
+        // eight (from the top of the product, where every input bit reaches). Only the slot
+        // depends on it: an answer is checked against the slot whole. The first words'
+        // shapes serve that check too.
         let mut h = (b.len() as u64 ^ (service.len() as u64) << 32).wrapping_mul(SLOT_MIX);
         h = (h ^ first_word(service.as_bytes())).wrapping_mul(SLOT_MIX);
-        let mut shape = [0u64; MEMO_MAX_BYTES / 8];
-        let mut chunks = b.chunks_exact(8);
-        let mut n = 0;
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            let s = digit_shape(u64::from_le_bytes(w));
+        let n = b.len().min(HEAD_BYTES);
+        // (Padded at `n`, which is the length or a multiple of eight: each is the shape's
+        // word, as `shape_words` pads it.)
+        let mut head = [0u64; HEAD_BYTES / 8];
+        let mut i = 0;
+        while i < n {
+            let s = digit_shape(word_padded(b, i, n));
+            head[i / 8] = s;
             h = (h ^ s).wrapping_mul(SLOT_MIX);
-            shape[n] = s;
-            n += 1;
+            i += 8;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            let s = digit_shape(u64::from_le_bytes(w));
-            h = (h ^ s).wrapping_mul(SLOT_MIX);
-            shape[n] = s;
-            n += 1;
+        if b.len() > HEAD_BYTES {
+            let last = digit_shape(word_padded(b, b.len() - 8, b.len()));
+            h = (h ^ last).wrapping_mul(SLOT_MIX);
         }
-        let shape = &shape[..n];
         let slot = &mut self.slots[(h >> SLOT_SHIFT) as usize];
         if slot.len == b.len()
-            && same_words(&slot.shape, shape)
             && crate::json::same_bytes(slot.service.as_bytes(), service.as_bytes())
+            && slot.shape.iter().enumerate().all(|(k, &w)| {
+                let s = match head.get(k) {
+                    Some(&s) => s,
+                    None => digit_shape(word_padded(b, k * 8, b.len())),
+                };
+                s == w
+            })
         {
             self.worth.answered(true);
             let ids_clear = *slot
@@ -167,7 +173,7 @@ impl MessageMemo {
         slot.service.clear();
         slot.service.push_str(service);
         slot.shape.clear();
-        slot.shape.extend_from_slice(shape);
+        slot.shape.extend(shape_words(b));
         slot.fingerprint = fingerprint;
         slot.ids_clear = None;
         (fingerprint, false)
@@ -185,8 +191,9 @@ fn first_word(b: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-fn same_words(a: &[u64], b: &[u64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+/// The shape of `b` a word at a time, the last padded with zeros (`MessageMemo`'s key).
+fn shape_words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    (0..b.len().div_ceil(8)).map(|k| digit_shape(word_padded(b, k * 8, b.len())))
 }
 
 /// Runtime, standard-library and framework frames: they say where the error travelled,
@@ -1027,6 +1034,41 @@ mod tests {
             }
             for m in &messages {
                 proptest::prop_assert_eq!(memo.of_message("pay", m).0, of_message("pay", m));
+            }
+        }
+    }
+
+    /// Messages of every length up to past the bytes that pick a slot: one of a remembered
+    /// shape is answered from the memo, and one of the same length with another shape at any
+    /// place (within the first words, between them and the last, in the last) gets its own
+    /// fingerprint.
+    #[test]
+    fn the_memo_answers_messages_of_a_remembered_shape_at_every_length() {
+        for len in 1..=100 {
+            let text = |d: u8| -> Vec<u8> {
+                (0..len)
+                    .map(|i| if i % 5 == 4 { d } else { b'a' + (i % 26) as u8 })
+                    .collect()
+            };
+            let (a, b) = (text(b'1'), text(b'7'));
+            let (a, b) = (
+                std::str::from_utf8(&a).unwrap(),
+                std::str::from_utf8(&b).unwrap(),
+            );
+            let mut memo = MessageMemo::default();
+            assert_eq!(memo.of_message("pay", a), (of_message("pay", a), false));
+            // (Only an answer from the memo says whether the message holds an id key.)
+            assert_eq!(
+                memo.of_message("pay", b),
+                (of_message("pay", b), true),
+                "{b:?} was not answered from the memo"
+            );
+            for at in 0..len {
+                let mut c = b.as_bytes().to_vec();
+                c[at] = if c[at] == b'Z' { b'Y' } else { b'Z' };
+                let c = std::str::from_utf8(&c).unwrap();
+                assert_eq!(memo.of_message("pay", c).0, of_message("pay", c), "{c:?}");
+                assert_eq!(memo.of_message("pay", b).0, of_message("pay", b), "{c:?}");
             }
         }
     }
