@@ -13,8 +13,6 @@ use crate::timestamp::Timestamp;
 
 struct State {
     filter: Filter,
-    /// The answer handed to the host: JSON text + NUL, or a lone NUL (= drop).
-    answer: Vec<u8>,
 }
 
 thread_local! {
@@ -51,15 +49,11 @@ pub unsafe extern "C" fn cali_filter(
         let mut guard = cell.borrow_mut();
         let state = guard.get_or_insert_with(|| State {
             filter: Filter::new(Settings::default()),
-            answer: Vec::with_capacity(4096),
         });
         let now_ms = monotonic_ms();
-        state.answer.clear();
-        if let Some(json) = state.filter.process(tag, time, input, now_ms) {
-            state.answer.extend_from_slice(json.as_bytes());
-        }
-        state.answer.push(0);
-        state.answer.as_ptr()
+        // The answer (JSON text + NUL, or a lone NUL = drop) stays valid until the next
+        // call; the host copies it right after this one.
+        state.filter.process_nul(tag, time, input, now_ms).as_ptr()
     })
 }
 

@@ -595,6 +595,23 @@ impl Filter {
         self.ready.push_back(json);
     }
 
+    /// `process`'s answer as the host takes it: the JSON text and a NUL, or a lone NUL (the
+    /// record is dropped). The NUL goes after the text in its own buffer, which the next
+    /// event clears before it is written there: no copy of the text.
+    pub fn process_nul(
+        &mut self,
+        tag: &[u8],
+        time: Timestamp,
+        input: Input<'_>,
+        now_ms: u64,
+    ) -> &[u8] {
+        if self.process(tag, time, input, now_ms).is_none() {
+            return b"\0";
+        }
+        self.out.push('\0');
+        self.out.as_bytes()
+    }
+
     fn next_out(&mut self) -> Option<&str> {
         if self.out_fresh {
             self.out_fresh = false;
@@ -1533,6 +1550,60 @@ mod tests {
             .sum();
         assert_eq!(counted, lines, "every line is in exactly one event");
         assert_eq!(f.stats().events, events.len() as u64);
+    }
+
+    /// The host's answer is `process`'s text and a NUL, or a lone NUL, record after record:
+    /// events that leave one per record and several at once (streams released to make room,
+    /// faults queued), records passed through, records lost in the host, and ticks.
+    #[test]
+    fn the_answer_with_its_nul_is_the_answer_of_process() {
+        let settings = || Settings {
+            max_streams: 2,
+            ..Settings::default()
+        };
+        let (mut plain, mut nul) = (Filter::new(settings()), Filter::new(settings()));
+        let mut inputs: Vec<(String, String)> = Vec::new();
+        for i in 0..60 {
+            let tag = format!("kube.c{}.log", i % 3);
+            let text = match i % 6 {
+                0 => "2026-11-20 13:10:00,123 ERROR charge failed".to_string(),
+                1 => "Traceback (most recent call last):".to_string(),
+                2 => "  File \"/app/pay.py\", line 12, in charge".to_string(),
+                3 => format!("INFO order {i} done"),
+                _ => format!("line {i}"),
+            };
+            let mut rec = String::from("{\"log\":");
+            json::write_str(&mut rec, &text);
+            rec.push_str(",\"stream\":\"stdout\"}");
+            inputs.push((tag.clone(), rec));
+            if i % 10 == 9 {
+                inputs.push((tag.clone(), "{\"metric\":1}".to_string()));
+                inputs.push((tag.clone(), "{\"log\":\"broken".to_string()));
+                inputs.push((tag, String::new()));
+            }
+        }
+        for n in 0..8 {
+            inputs.push(("cali.tick".to_string(), "{\"cali_tick\":1}".to_string()));
+            inputs.push((format!("kube.t{n}.log"), "{\"log\":\"x\"}".to_string()));
+        }
+        for (i, (tag, rec)) in inputs.iter().enumerate() {
+            let input = || match rec.is_empty() {
+                true => Input::LostInHost { len: 64 },
+                false => Input::Record(rec.as_bytes()),
+            };
+            let time = Timestamp::new(1_700_000_000, 0);
+            let now = 1_000 * i as u64;
+            let mut expected = plain
+                .process(tag.as_bytes(), time, input(), now)
+                .map(|json| json.as_bytes().to_vec())
+                .unwrap_or_default();
+            expected.push(0);
+            assert_eq!(
+                String::from_utf8_lossy(nul.process_nul(tag.as_bytes(), time, input(), now)),
+                String::from_utf8_lossy(&expected),
+                "record {i}: {rec}"
+            );
+        }
     }
 
     #[test]
