@@ -221,11 +221,14 @@ impl<M> TraceGrouper<M> {
         ctx: &GroupContext,
         emit: Option<impl FnOnce(&Group<M>)>,
     ) {
-        let decision = match &self.held {
-            None => Decision::Break {
-                header: None,
-                trace: None,
-            },
+        let (decision, plain) = match &self.held {
+            None => (
+                Decision::Break {
+                    header: None,
+                    trace: None,
+                },
+                false,
+            ),
             Some(held) => decide(held, line, ctx),
         };
         match decision {
@@ -238,7 +241,7 @@ impl<M> TraceGrouper<M> {
                     }
                     _ => self.complete_held(),
                 }
-                self.start(line, meta(), ctx, header, trace);
+                self.start(line, meta(), ctx, header, trace, plain);
             }
             Decision::Continue(step) => self.append(line, meta, step, ctx),
         }
@@ -273,7 +276,8 @@ impl<M> TraceGrouper<M> {
         self.held.as_ref().map_or(0, |h| h.group.text.len()) + self.completed_bytes
     }
 
-    /// `trace`: the line's `trace_start` answer when `decide` has it already.
+    /// `trace`: the line's `trace_start` answer when `decide` has it already; `plain`: the
+    /// line is neither blank, JSON nor Rails', as `decide` found.
     fn start(
         &mut self,
         line: &str,
@@ -281,10 +285,11 @@ impl<M> TraceGrouper<M> {
         ctx: &GroupContext,
         header: Option<bool>,
         trace: Option<Option<TraceStart>>,
+        plain: bool,
     ) {
         let b = line.as_bytes();
         let langs = ctx.languages;
-        let blank = is_blank(b);
+        let blank = !plain && is_blank(b);
         let (phase, lang, trace) = if blank {
             (
                 Phase::Plain {
@@ -293,9 +298,13 @@ impl<M> TraceGrouper<M> {
                 None,
                 false,
             )
-        } else if is_json_line(b) {
+        } else if !plain && is_json_line(b) {
             (Phase::Json, None, false)
-        } else if let Some(r) = rails_line(b).filter(|_| langs.contains(Language::Ruby)) {
+        } else if let Some(r) = (!plain)
+            .then(|| rails_line(b))
+            .flatten()
+            .filter(|_| langs.contains(Language::Ruby))
+        {
             let (stage, trace) = rails_stage_of(r.payload);
             let phase = Phase::Rails { key: r.key, stage };
             (phase, Some(Language::Ruby), trace)
@@ -502,41 +511,53 @@ fn cont(phase: Phase, lang: Option<Language>, trace: bool) -> Decision {
     })
 }
 
-/// Does `b` continue the held group, and how?
-fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
+/// Does `b` continue the held group, and how? With whether the line was found neither
+/// blank, JSON nor Rails' (`start` then need not ask again).
+fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> (Decision, bool) {
     let b = line.as_bytes();
     let brk = Decision::Break {
         header: None,
         trace: None,
     };
     if held.phase == Phase::Json || held.first_blank {
-        return brk;
+        return (brk, false);
     }
-    let langs = ctx.languages;
     if is_blank(b) {
         if held.phase.takes_blanks() && held.blank_run < MAX_BLANK_RUN {
-            return Decision::Continue(Step {
-                phase: held.phase,
-                lang: None,
-                trace: false,
-                blank: true,
-            });
+            return (
+                Decision::Continue(Step {
+                    phase: held.phase,
+                    lang: None,
+                    trace: false,
+                    blank: true,
+                }),
+                false,
+            );
         }
-        return brk;
+        return (brk, false);
     }
     if is_json_line(b) {
-        return brk;
+        return (brk, false);
     }
     if let Some(r) = rails_line(b) {
         if let Phase::Rails { key, stage } = held.phase {
             if key == r.key {
                 if let Some((stage, trace)) = rails_next(stage, r.payload) {
-                    return cont(Phase::Rails { key, stage }, Some(Language::Ruby), trace);
+                    let phase = Phase::Rails { key, stage };
+                    return (cont(phase, Some(Language::Ruby), trace), false);
                 }
             }
         }
-        return brk;
+        return (brk, false);
     }
+    (decide_plain(held, line, ctx), true)
+}
+
+/// `decide` for a line that is neither blank, JSON nor Rails'.
+#[inline(always)]
+fn decide_plain<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
+    let b = line.as_bytes();
+    let langs = ctx.languages;
     let t = trim_end(b);
     let ind = indent(t);
     let r = &t[ind..];
