@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::exception::{self, ExceptionInfo};
 use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
-use crate::hash::{push_hex128, push_hex64, Fnv64, WordHash};
+use crate::hash::{push_hex_between, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
 use crate::json::{self, write_escaped, write_str};
 use crate::settings::Settings;
@@ -23,8 +23,24 @@ macro_rules! schema {
 
 pub const SCHEMA: &str = schema!();
 
-/// The event's `schema` member and the start of its `event_id`, appended as one.
+/// The event's `schema` member and the start of its `event_id`.
 const SCHEMA_AND_ID: &str = concat!("\"schema\":\"", schema!(), "\",\"event_id\":\"");
+/// The end of the `event_id` and the start of the `timestamp`.
+const ID_END: &str = "\",\"timestamp\":\"";
+/// The schema, the event id and the start of the timestamp, appended as one.
+fn push_schema_and_id(out: &mut String, (a, b): (u64, u64)) {
+    const N: usize = SCHEMA_AND_ID.len() + 32 + ID_END.len();
+    push_hex_between::<N>(out, SCHEMA_AND_ID, &[a, b], ID_END);
+}
+/// `truncated`, and the fingerprint with its quotes, appended as one.
+fn push_truncated_and_fingerprint(out: &mut String, truncated: bool, fp: u64) {
+    const TRUE: &str = ",\"truncated\":true,\"fingerprint\":\"";
+    const FALSE: &str = ",\"truncated\":false,\"fingerprint\":\"";
+    match truncated {
+        true => push_hex_between::<{ TRUE.len() + 17 }>(out, TRUE, &[fp], "\""),
+        false => push_hex_between::<{ FALSE.len() + 17 }>(out, FALSE, &[fp], "\""),
+    }
+}
 
 /// The `level` member, with the quote that closes the `timestamp` before it.
 fn level_member(level: Option<Level>) -> &'static str {
@@ -230,9 +246,7 @@ pub fn write_group(
         passthrough.write_members(out, group.first.volatile.as_deref());
         // Constant stretches go out whole: in the interpreter each append is a call and a
         // capacity check.
-        out.push_str(SCHEMA_AND_ID);
-        push_hex128(out, id_a, id_b);
-        out.push_str("\",\"timestamp\":\"");
+        push_schema_and_id(out, (id_a, id_b));
         header.timestamp.unwrap_or(time).write_rfc3339(out);
         out.push_str(level_member(level));
         match service_member {
@@ -317,13 +331,7 @@ pub fn write_group(
             out.push_str(",\"line_count\":");
             push_uint(out, group.line_count as u64);
         }
-        out.push_str(if truncated {
-            ",\"truncated\":true,\"fingerprint\":\""
-        } else {
-            ",\"truncated\":false,\"fingerprint\":\""
-        });
-        push_hex64(out, fp);
-        out.push('"');
+        push_truncated_and_fingerprint(out, truncated, fp);
         out.push_str(&names.json);
         out.push_str(if alertable {
             ",\"alertable\":true"
@@ -423,17 +431,13 @@ pub fn write_fault_event(
     id.write_u64(time.secs as u64);
     id.write_u64(u64::from(time.nanos));
     id.write_field(content.as_bytes());
-    let (id_a, id_b) = id.finish128();
     let mut fp = Fnv64::default();
     fp.write_field("cali.fault");
     fp.write_field(fault.kind.as_str());
     fp.write_field(tag);
 
-    out.push_str("{\"schema\":\"");
-    out.push_str(SCHEMA);
-    out.push_str("\",\"event_id\":\"");
-    push_hex128(out, id_a, id_b);
-    out.push_str("\",\"timestamp\":\"");
+    out.push('{');
+    push_schema_and_id(out, id.finish128());
     time.write_rfc3339(out);
     out.push_str("\",\"level\":\"ERROR\",\"message\":");
     write_str(out, &fault.detail);
@@ -441,9 +445,8 @@ pub fn write_fault_event(
     write_str(out, content);
     // A fault stands for exactly one record: one line, even when nothing of it survived.
     out.push_str(",\"line_count\":1");
-    out.push_str(",\"truncated\":false,\"fingerprint\":\"");
-    push_hex64(out, fp.finish());
-    out.push_str("\",\"stream\":\"\",\"tag\":");
+    push_truncated_and_fingerprint(out, false, fp.finish());
+    out.push_str(",\"stream\":\"\",\"tag\":");
     write_str(out, tag);
     out.push_str(",\"alertable\":false");
     write_fault(out, fault);

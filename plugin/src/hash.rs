@@ -207,14 +207,22 @@ pub fn push_hex64(out: &mut String, v: u64) {
     out.push_str(unsafe { crate::bytes::ascii_unchecked(&buf) });
 }
 
-/// Appends `a` then `b` as 32 lowercase hex digits, in one append (an event id).
+/// Appends `head`, each of `words` as 16 lowercase hex digits, then `tail`, in one append
+/// (an event id or a fingerprint with the text around it): in the interpreter each append
+/// is a call and a capacity check. `N` is the whole length.
 #[inline(always)]
-pub fn push_hex128(out: &mut String, a: u64, b: u64) {
-    let mut buf = [[0u8; 16]; 2];
-    hex_into(&mut buf[0], a);
-    hex_into(&mut buf[1], b);
-    // SAFETY: `hex_into` writes `HEX_PAIRS`' bytes only, all ASCII.
-    out.push_str(unsafe { crate::bytes::ascii_unchecked(buf.as_flattened()) });
+pub fn push_hex_between<const N: usize>(out: &mut String, head: &str, words: &[u64], tail: &str) {
+    assert_eq!(head.len() + 16 * words.len() + tail.len(), N);
+    let mut buf = [0u8; N];
+    let (h, rest) = buf.split_at_mut(head.len());
+    h.copy_from_slice(head.as_bytes());
+    let (hex, t) = rest.split_at_mut(16 * words.len());
+    for (digits, &w) in hex.chunks_exact_mut(16).zip(words) {
+        hex_into(digits.try_into().expect("16 bytes"), w);
+    }
+    t.copy_from_slice(tail.as_bytes());
+    // SAFETY: `head` and `tail` are UTF-8 and the digits ASCII: joined, they are UTF-8.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf) });
 }
 
 #[cfg(test)]
@@ -342,8 +350,8 @@ mod tests {
             push_hex64(&mut s, v);
             assert_eq!(s, format!("id={v:016x}"));
             let mut s = String::from("id=");
-            push_hex128(&mut s, v, !v);
-            assert_eq!(s, format!("id={v:016x}{:016x}", !v));
+            push_hex_between::<{ 4 + 32 + 3 }>(&mut s, "é:\"", &[v, !v], "\"ü");
+            assert_eq!(s, format!("id=é:\"{v:016x}{:016x}\"ü", !v));
         }
     }
 }
