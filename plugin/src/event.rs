@@ -9,7 +9,7 @@ use crate::fingerprint;
 use crate::grouper::{Group, GroupKind};
 use crate::hash::{push_hex_between, Fnv64, WordHash};
 use crate::header::{HeaderParser, Level};
-use crate::json::{self, write_escaped, write_str};
+use crate::json::{self, push_all, write_escaped, write_str};
 use crate::settings::Settings;
 use crate::streams::{LineJson, LineMeta, StreamNames};
 use crate::timestamp::Timestamp;
@@ -256,11 +256,7 @@ pub fn write_group(
         opt_str(out, ",\"logger\":\"", header.logger.as_deref(), verbatim);
         opt_str(out, ",\"thread\":\"", header.thread.as_deref(), verbatim);
         match escaped.and_then(|json| json_tail(message, text, verbatim, json)) {
-            Some(tail) => {
-                out.push_str(",\"message\":\"");
-                out.push_str(tail);
-                out.push('"');
-            }
+            Some(tail) => push_all(out, [",\"message\":\"", tail, "\""]),
             None => write_part(out, ",\"message\":\"", message, verbatim),
         }
         opt_str(
@@ -304,10 +300,9 @@ pub fn write_group(
             escaped_tail,
         ) {
             (Some(json), _) => {
-                out.push_str(",\"log_content\":\"");
-                content_start = out.len() - 1;
-                out.push_str(json);
-                out.push('"');
+                const KEY: &str = ",\"log_content\":\"";
+                content_start = out.len() + KEY.len() - 1;
+                push_all(out, [KEY, json, "\""]);
             }
             (None, Some((escaped, len))) => {
                 out.push_str(",\"log_content\":\"");
@@ -517,9 +512,7 @@ fn write_part(out: &mut String, member: &str, s: &str, verbatim: &str) {
     debug_assert!(member.ends_with('"'), "{member}");
     let ((p, p_end), (v, v_end)) = (span(s), span(verbatim));
     if !verbatim.is_empty() && p >= v && p_end <= v_end {
-        out.push_str(member);
-        out.push_str(s);
-        out.push('"');
+        push_all(out, [member, s, "\""]);
     } else {
         // (The member without its quote: `write_str` writes its own.)
         out.push_str(&member[..member.len() - 1]);
@@ -600,11 +593,7 @@ impl Passthrough {
     #[inline]
     pub fn write_members(&self, out: &mut String, volatile: Option<&str>) {
         match (&self.around_volatile, volatile) {
-            (Some((before, after)), Some(value)) => {
-                out.push_str(before);
-                out.push_str(value);
-                out.push_str(after);
-            }
+            (Some((before, after)), Some(value)) => push_all(out, [before, value, after]),
             _ => out.push_str(&self.members),
         }
     }

@@ -563,6 +563,25 @@ pub fn lookup<'a>(raw: &'a str, path: &[&str]) -> Option<&'a str> {
     Some(current)
 }
 
+/// Appends `parts` in turn, with one capacity check for all: in the interpreter each
+/// `push_str` is a call and a check of its own.
+#[inline(always)]
+pub(crate) fn push_all<const N: usize>(out: &mut String, parts: [&str; N]) {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    out.reserve(total);
+    // SAFETY: `reserve` made room for `total` more bytes, which the parts fill exactly; each
+    // part is UTF-8, and UTF-8 texts joined are UTF-8.
+    unsafe {
+        let v = out.as_mut_vec();
+        let mut len = v.len();
+        for p in parts {
+            std::ptr::copy_nonoverlapping(p.as_ptr(), v.as_mut_ptr().add(len), p.len());
+            len += p.len();
+        }
+        v.set_len(len);
+    }
+}
+
 /// Appends `s` as a quoted, escaped JSON string.
 pub fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
@@ -1183,6 +1202,20 @@ mod tests {
         let src = r#"{"a":"plain","b":"esc\"aped\n\u00e9","c":12,"d":"","e":{"x":"y"},"f":"\\"}"#;
         for m in parse_object(src).expect("valid") {
             assert_eq!(member_string(&m), string_value(m.value), "{}", m.key);
+        }
+    }
+
+    #[test]
+    fn push_all_appends_every_part_in_turn() {
+        for start in ["", "{", "x".repeat(63).as_str()] {
+            for cap in [0, start.len(), start.len() + 3, 256] {
+                let mut out = String::with_capacity(cap);
+                out.push_str(start);
+                push_all(&mut out, [",\"k\":\"", "é ü", "", "\""]);
+                assert_eq!(out, format!("{start},\"k\":\"é ü\""));
+                push_all(&mut out, ["", ""]);
+                assert_eq!(out, format!("{start},\"k\":\"é ü\""));
+            }
         }
     }
 
