@@ -520,7 +520,17 @@ fn unescape_words<const VALIDATE: bool>(
                 i = j;
                 break;
             };
-            out[o..o + 8].copy_from_slice(&v.to_le_bytes());
+            // SAFETY: `o + 8 <= out.len()`: the copy's end `o` is at most `i - start` (see
+            // above), and this word lies in the input, `i + 8 <= bytes.len()`, while `out`
+            // has `bytes.len() - start + 8` bytes. (The checked index cost a bounds test per
+            // word in the interpreter.)
+            debug_assert!(o + 8 <= out.len());
+            unsafe {
+                out.as_mut_ptr()
+                    .add(o)
+                    .cast::<[u8; 8]>()
+                    .write_unaligned(v.to_le_bytes())
+            };
             let hits = special_bytes::<VALIDATE>(v);
             if hits != 0 {
                 let j = crate::bytes::first_marked(hits);
