@@ -142,22 +142,35 @@ pub(super) fn digits_exact(b: &[u8], pos: usize, min: usize, max: usize) -> Opti
 /// A fraction of a second at `pos` (its first digit): nanoseconds and the end.
 #[inline(always)]
 pub(super) fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
+    // Nanoseconds per unit of the last digit read, by the number of digits.
+    const SCALE: [u32; 10] = [
+        0,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
     let mut nanos = 0u32;
     let mut i = pos;
-    while i < b.len() && b[i].is_ascii_digit() {
-        if i - pos < 9 {
-            nanos = nanos * 10 + u32::from(b[i] - b'0');
-        }
+    let nine = b.len().min(pos.saturating_add(9));
+    while i < nine && b[i].is_ascii_digit() {
+        nanos = nanos * 10 + u32::from(b[i] - b'0');
         i += 1;
     }
     let n = i - pos;
     if n == 0 {
         return None;
     }
-    for _ in n..9 {
-        nanos *= 10;
+    // Digits past the ninth (below a nanosecond) are read and dropped.
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
     }
-    Some((nanos, i))
+    Some((nanos * SCALE[n], i))
 }
 
 pub(super) fn byte_is(b: &[u8], pos: usize, want: u8) -> bool {
@@ -825,6 +838,29 @@ pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fraction_of_any_length_is_its_nanoseconds() {
+        for n in 0..=12usize {
+            let digits: String = (0..n).map(|k| char::from(b'1' + (k % 9) as u8)).collect();
+            for end in ["", "Z", " ", "+01:00"] {
+                let text = format!("{digits}{end}");
+                let expected = (n > 0).then(|| {
+                    let mut nanos = 0u32;
+                    for k in 0..9 {
+                        let d = digits.as_bytes().get(k).map_or(0, |c| u32::from(c - b'0'));
+                        nanos = nanos * 10 + d;
+                    }
+                    (nanos, n)
+                });
+                assert_eq!(fraction(text.as_bytes(), 0), expected, "{text:?}");
+                let shifted = format!(",{text}");
+                let at_one = expected.map(|(v, e)| (v, e + 1));
+                assert_eq!(fraction(shifted.as_bytes(), 1), at_one, "{shifted:?}");
+            }
+        }
+        assert_eq!(fraction(b"12", 5), None);
+    }
 
     /// `timestamp_at` as it was first written: every layout tried in turn.
     fn timestamp_at_every_layout(b: &[u8], pos: usize) -> Option<(Parts, usize)> {
