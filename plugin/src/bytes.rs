@@ -44,6 +44,28 @@ pub(crate) fn digit_shape(v: u64) -> u64 {
     (v & !mask) | (mask & (ONES * u64::from(b'1')))
 }
 
+/// The bytes of a text whose shape picks a memo's slot (`shape_head`).
+pub(crate) const HEAD_BYTES: usize = 32;
+
+/// The shape (`digit_shape`) of `b`'s first `HEAD_BYTES` bytes a word at a time, each word
+/// padded with zeros past them or past `b`'s end (the words past the end stay zero); and
+/// `h` carried through a multiply-xor chain over those words. The memos pick a slot by the
+/// chain's top bits, where every input bit reaches, and compare the words with a
+/// remembered text's.
+#[inline(always)]
+pub(crate) fn shape_head(b: &[u8], mut h: u64) -> ([u64; HEAD_BYTES / 8], u64) {
+    let n = b.len().min(HEAD_BYTES);
+    let mut words = [0u64; HEAD_BYTES / 8];
+    let mut i = 0;
+    while i < n {
+        let s = digit_shape(word_padded(b, i, n));
+        words[i / 8] = s;
+        h = (h ^ s).wrapping_mul(crate::hash::SLOT_MIX);
+        i += 8;
+    }
+    (words, h)
+}
+
 /// `bytes` as text without the UTF-8 check, for text the filter lays out itself from ASCII
 /// (digits, hex digits, a timestamp's punctuation): each event writes three such buffers,
 /// and checking them cost about a hundred operations per event in the interpreter.

@@ -4,7 +4,8 @@
 //! values masked).
 
 use crate::bytes::{
-    contains_str, digit_bytes, digit_shape, find_str, first_hit, word_padded, zero_bytes, ONES,
+    contains_str, digit_bytes, digit_shape, find_str, first_hit, shape_head, word_padded,
+    zero_bytes, HEAD_BYTES, ONES,
 };
 use crate::exception::{ExceptionInfo, Frame};
 use crate::hash::{Fnv64, SLOT_MIX};
@@ -77,8 +78,6 @@ pub fn of_message(service: &str, message: &str) -> u64 {
 pub const MEMO_MAX_BYTES: usize = 256;
 /// Slots of the memo (a power of two): a node's containers write a few message shapes each.
 pub const MEMO_SLOTS: usize = 512;
-/// The bytes of a message whose shape picks its slot, with its last eight.
-const HEAD_BYTES: usize = 32;
 
 /// Fingerprints of recent message shapes. A message's template does not depend on which
 /// digits it has, only on where they are and whether each is `0` (for `0x`): every rule of
@@ -135,17 +134,9 @@ impl MessageMemo {
         // shapes serve that check too.
         let mut h = (b.len() as u64 ^ (service.len() as u64) << 32).wrapping_mul(SLOT_MIX);
         h = (h ^ first_word(service.as_bytes())).wrapping_mul(SLOT_MIX);
-        let n = b.len().min(HEAD_BYTES);
-        // (Padded at `n`, which is the length or a multiple of eight: each is the shape's
-        // word, as `shape_words` pads it.)
-        let mut head = [0u64; HEAD_BYTES / 8];
-        let mut i = 0;
-        while i < n {
-            let s = digit_shape(word_padded(b, i, n));
-            head[i / 8] = s;
-            h = (h ^ s).wrapping_mul(SLOT_MIX);
-            i += 8;
-        }
+        // (Padded at the length or at `HEAD_BYTES`, a multiple of eight: each is the
+        // shape's word, as `shape_words` pads it.)
+        let (head, mut h) = shape_head(b, h);
         if b.len() > HEAD_BYTES {
             let last = digit_shape(word_padded(b, b.len() - 8, b.len()));
             h = (h ^ last).wrapping_mul(SLOT_MIX);

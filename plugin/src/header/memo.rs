@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use super::fields::no_id_key;
 use super::{text_tail, token_end, Header, Level};
-use crate::bytes::{digit_shape, word_padded};
+use crate::bytes::{digit_shape, shape_head, word_padded, HEAD_BYTES};
 use crate::hash::SLOT_MIX;
 use crate::header::datetime::skip_spaces;
 
@@ -29,8 +29,6 @@ const SLOTS: usize = 256;
 const WAYS: usize = 4;
 /// Tails read further than this are not remembered.
 const MAX_KEY: usize = 256;
-/// The bytes hashed to pick a slot: a header's first ones.
-const INDEX_BYTES: usize = 32;
 
 #[derive(Default)]
 pub struct TailMemo {
@@ -115,31 +113,22 @@ impl TailMemo {
     }
 }
 
-/// A tail's first `INDEX_BYTES` bytes: their shape, a word at a time, and the slot they
+/// A tail's first `HEAD_BYTES` bytes: their shape, a word at a time, and the slot they
 /// pick. The words serve the slot and then the comparison with each remembered tail of it,
 /// which would otherwise shape them again.
 struct Head {
     /// The shape of the words at 0, 8, 16 and 24, each padded with zeros past
-    /// `INDEX_BYTES` or the tail's end.
-    words: [u64; INDEX_BYTES / 8],
+    /// `HEAD_BYTES` or the tail's end.
+    words: [u64; HEAD_BYTES / 8],
     slot: usize,
 }
 
 impl Head {
     fn of(rest: &[u8]) -> Self {
-        let n = rest.len().min(INDEX_BYTES);
-        let mut words = [0u64; INDEX_BYTES / 8];
-        // Only the slot depends on the mix (an answer is checked against the tail's whole
-        // key): a multiply-xor chain, from the top of the product, where every input bit
-        // reaches.
-        let mut h = (n as u64).wrapping_mul(SLOT_MIX);
-        let mut i = 0;
-        while i < n {
-            let s = digit_shape(word_padded(rest, i, n));
-            words[i / 8] = s;
-            h = (h ^ s).wrapping_mul(SLOT_MIX);
-            i += 8;
-        }
+        // Only the slot depends on the mix: an answer is checked against the tail's whole
+        // key.
+        let seed = (rest.len().min(HEAD_BYTES) as u64).wrapping_mul(SLOT_MIX);
+        let (words, h) = shape_head(rest, seed);
         Head {
             words,
             slot: (h >> (64 - SLOTS.trailing_zeros())) as usize,
@@ -154,7 +143,7 @@ impl Tail {
         if rest.len() < self.len || (self.at_end && rest.len() != self.len) {
             return false;
         }
-        let whole = self.len.min(INDEX_BYTES) / 8;
+        let whole = self.len.min(HEAD_BYTES) / 8;
         self.key.iter().enumerate().all(|(k, &w)| {
             let s = match head.words.get(k) {
                 Some(&s) if k < whole => s,
