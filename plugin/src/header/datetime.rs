@@ -452,11 +452,20 @@ fn is_date_separator(b: &[u8], pos: usize) -> bool {
 /// `YYYY-MM-DD` with both month and day in two digits (any of `-/.` between), the usual
 /// shape, read without the digit loops of the general case. Not followed by a digit.
 fn padded_date_at(b: &[u8], pos: usize) -> Option<(u32, u32, u32, usize)> {
-    if !is_date_separator(b, pos + 4) || !is_date_separator(b, pos + 7) {
+    // `YYYY-MM-` as one word, as `hh_mm_ss` reads a time.
+    let w = crate::bytes::word_at(b, pos)?;
+    let separator = |i: u32| matches!((w >> (8 * i)) as u8, b'-' | b'/' | b'.');
+    if !separator(4) || !separator(7) {
         return None;
     }
-    let year = two_digits(b, pos)? * 100 + two_digits(b, pos + 2)?;
-    let month = two_digits(b, pos + 5)?;
+    // Digits become 0..=9; the separators' bytes are cleared.
+    let x = (w ^ u64::from_le_bytes(*b"00000000")) & 0x00ff_ff00_ffff_ffff;
+    if (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    let digit = |i: u32| ((x >> (8 * i)) & 0xff) as u32;
+    let year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+    let month = digit(5) * 10 + digit(6);
     let day = two_digits(b, pos + 8)?;
     if b.get(pos + 10).is_some_and(u8::is_ascii_digit) {
         return None;
@@ -838,6 +847,50 @@ pub(super) fn timestamp_in_text(b: &[u8], reference: Timestamp) -> Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `padded_date_at` against the field-by-field reading it replaced, on dates with every
+    /// byte of the first eleven replaced (digits, separators, letters, high bytes), cut at
+    /// every length.
+    #[test]
+    fn the_padded_date_read_as_a_word_is_the_date_read_by_fields() {
+        let by_fields = |b: &[u8], pos: usize| -> Option<(u32, u32, u32, usize)> {
+            if !is_date_separator(b, pos + 4) || !is_date_separator(b, pos + 7) {
+                return None;
+            }
+            let year = two_digits(b, pos)? * 100 + two_digits(b, pos + 2)?;
+            let month = two_digits(b, pos + 5)?;
+            let day = two_digits(b, pos + 8)?;
+            if b.get(pos + 10).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            Some((year, month, day, pos + 10))
+        };
+        let mut read = 0;
+        for base in [
+            "2026-11-20 13:10:00",
+            "1999/01/09T",
+            "0000.00.00",
+            "9999-99-99x",
+        ] {
+            for i in 0..11 {
+                for c in [
+                    b'0', b'5', b'9', b'-', b'/', b'.', b':', b'a', b' ', 0x80, 0xb0, 0xff,
+                ] {
+                    let mut b = format!(" {base}").into_bytes();
+                    if i + 1 < b.len() {
+                        b[i + 1] = c;
+                    }
+                    for len in 0..=b.len() {
+                        let cut = &b[..len];
+                        let got = padded_date_at(cut, 1);
+                        assert_eq!(got, by_fields(cut, 1), "{:?}", String::from_utf8_lossy(cut));
+                        read += usize::from(got.is_some());
+                    }
+                }
+            }
+        }
+        assert!(read > 100, "{read}");
+    }
 
     #[test]
     fn a_fraction_of_any_length_is_its_nanoseconds() {
