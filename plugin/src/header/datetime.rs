@@ -669,7 +669,7 @@ const MONTH_WORDS: [u32; 12] = {
 /// A three-letter month word's slot in `MONTH_SLOTS`: a multiply's top four bits, which
 /// tell the twelve apart (checked where the table is built). One lookup instead of a
 /// search of up to twelve words.
-fn month_slot(word: u32) -> usize {
+const fn month_slot(word: u32) -> usize {
     (word.wrapping_mul(26_596) >> 28) as usize
 }
 
@@ -680,7 +680,7 @@ const MONTH_SLOTS: [(u32, u32); 16] = {
     let mut i = 0;
     while i < 12 {
         let word = MONTH_WORDS[i];
-        let slot = (word.wrapping_mul(26_596) >> 28) as usize;
+        let slot = month_slot(word);
         assert!(slots[slot].0 == 0, "two months share a slot");
         slots[slot] = (word, i as u32 + 1);
         i += 1;
