@@ -745,18 +745,28 @@ fn special_until<const VALIDATE: bool>(bytes: &[u8], from: usize) -> usize {
 }
 
 /// The marks (high bits) of the bytes of `v` that a JSON string cannot hold as they are,
-/// and with `HIGH_TOO` of the bytes of 0x80 and above.
+/// and with `HIGH_TOO` of the bytes of 0x80 and above. Exact for the lowest marked byte,
+/// the only one ever read (as `bytes::below_bytes`).
 #[inline(always)]
 fn special_bytes<const HIGH_TOO: bool>(v: u64) -> u64 {
-    use crate::bytes::{below_bytes, eq_bytes, HIGH, ONES};
+    use crate::bytes::{HIGH, ONES};
     // Flipping bit 1 moves `"` (0x22) to 0x20 and keeps 0x00..=0x1f below 0x20, while no
-    // other byte lands below 0x21 (0x20 and 0x21 move up to 0x22 and 0x23): one test finds
-    // both the control characters and the quote.
-    let marks = below_bytes(v ^ (ONES * 0x02), 0x21) | eq_bytes(v, b'\\');
+    // other byte lands below 0x21 (0x20 and 0x21 move up to 0x22 and 0x23): one subtraction
+    // finds both the control characters and the quote. The backslash is the byte that
+    // xoring with it makes zero. A subtraction borrows out of exactly these bytes, setting
+    // their high bits, and a borrow passed up marks bytes above a true one only. Each byte
+    // of 0x80 and above comes out marked too: xored with 0x5c it is 0x81 or more, one
+    // less keeps the high bit, but for 0xdc, which xored with 0x02 is 0xde, 0x21 less
+    // 0xbd. `HIGH_TOO` keeps those marks; the other form masks them out with `!v` (bit 1 and
+    // 0x5c leave a byte's high bit as it is). Six operations, seven without `HIGH_TOO`,
+    // where two `below_bytes` and the high bits took thirteen.
+    let quote_or_control = (v ^ (ONES * 0x02)).wrapping_sub(ONES * 0x21);
+    let backslash = (v ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    let marks = (quote_or_control | backslash) & HIGH;
     if HIGH_TOO {
-        marks | (v & HIGH)
-    } else {
         marks
+    } else {
+        marks & !v
     }
 }
 
@@ -1246,6 +1256,37 @@ mod tests {
                         plain_until(&b, from),
                         want,
                         "byte {c:#04x} at {at} from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_scans_find_the_lowest_special_byte_with_any_byte_above_it() {
+        // Every byte value at every place of two words, then every byte value after it:
+        // a subtraction's borrow out of the first may mark the second, never a byte below.
+        let needs_escape = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+        let slow = |b: &[u8], high: bool| {
+            (0..b.len())
+                .find(|&i| needs_escape(b[i]) || (high && b[i] >= 0x80))
+                .unwrap_or(b.len())
+        };
+        for c in 0..=255u8 {
+            for next in 0..=255u8 {
+                for at in [0, 3, 6, 7, 8, 14] {
+                    let mut b = vec![b'a'; 16];
+                    b[at] = c;
+                    b[at + 1] = next;
+                    assert_eq!(
+                        plain_until(&b, 0),
+                        slow(&b, false),
+                        "{c:#04x} {next:#04x} at {at}"
+                    );
+                    assert_eq!(
+                        plain_ascii_until(&b, 0),
+                        slow(&b, true),
+                        "{c:#04x} {next:#04x} at {at}"
                     );
                 }
             }
