@@ -151,15 +151,15 @@ pub fn write_group(
     // `escaped`: the JSON form of a line that has escapes, for the message.
     let (verbatim, text_json, escaped) = match &group.first.json {
         LineJson::Verbatim => (first_line, (group.line_count == 1).then_some(text), None),
-        LineJson::Escaped(json) if group.line_count == 1 && group.cut_bytes == 0 => {
+        LineJson::Escaped { json, plain } if group.line_count == 1 && group.cut_bytes == 0 => {
             let plain = match group.kind {
                 GroupKind::Json => 0,
-                _ => json::plain_until(json.as_bytes(), 0).min(text.len()),
+                _ => (*plain).min(text.len()),
             };
             let json = Some(json.as_str());
             (text.get(..plain).unwrap_or(""), json, json)
         }
-        LineJson::Escaped(_) | LineJson::Unknown => ("", None, None),
+        LineJson::Escaped { .. } | LineJson::Unknown => ("", None, None),
     };
     let time = group.first.time;
     let (mut header, ids) = header_parser.parse_head(first_line, time, Some(&mut memos.header));
@@ -803,7 +803,8 @@ mod tests {
                 let mut form = String::new();
                 json::write_escaped(&mut form, line);
                 g.first.json = if escaped {
-                    LineJson::Escaped(form)
+                    let plain = json::plain_until(form.as_bytes(), 0);
+                    LineJson::Escaped { json: form, plain }
                 } else {
                     LineJson::Unknown
                 };
@@ -930,7 +931,10 @@ mod tests {
             let plain = json::parse_object(&plain).expect("valid JSON");
             for form in [ours, theirs] {
                 let mut g = group(line.to_string());
-                g.first.json = LineJson::Escaped(form.clone());
+                g.first.json = LineJson::Escaped {
+                    json: form.clone(),
+                    plain: json::plain_until(form.as_bytes(), 0),
+                };
                 if line.starts_with('{') {
                     g.kind = GroupKind::Json;
                 }

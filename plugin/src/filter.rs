@@ -262,10 +262,11 @@ impl Filter {
         }
         let (start, end) = hit.log;
         // (Always there: a shape's holes are its last two reads.)
-        let line = reads.take(start)?;
+        let (line, plain) = reads.take(start)?;
         Some(LineRecord {
             log_value: &text[start..end],
             line,
+            plain,
             stream: self.shapes[0].stream.clone(),
             passthrough: self.shapes[0].passthrough.clone(),
             volatile: hit.volatile.map(|(a, b)| Box::from(&text[a..b])),
@@ -311,7 +312,8 @@ impl Filter {
         let log_member = members
             .iter()
             .find(|m| same_key(&m.key, &self.settings.log_key));
-        let Some((log_member, line)) = log_member.and_then(|m| Some((m, read_line(m)?))) else {
+        let Some((log_member, (line, plain))) = log_member.and_then(|m| Some((m, read_line(m)?)))
+        else {
             return Parsed::Through(text);
         };
         let stream: Rc<str> = members
@@ -332,6 +334,7 @@ impl Filter {
         Parsed::Line(LineRecord {
             log_value: log_member.value,
             line,
+            plain,
             stream,
             passthrough,
             volatile,
@@ -352,6 +355,7 @@ impl Filter {
         let LineRecord {
             log_value,
             line,
+            plain,
             stream,
             passthrough,
             volatile,
@@ -369,7 +373,10 @@ impl Filter {
         };
         let line_json = move || match (escaped, json) {
             (false, _) => LineJson::Verbatim,
-            (true, Some(json)) => LineJson::Escaped(json.to_owned()),
+            (true, Some(json)) => LineJson::Escaped {
+                json: json.to_owned(),
+                plain,
+            },
             (true, None) => LineJson::Unknown,
         };
         let line = stripped.unwrap_or(&line);
@@ -707,6 +714,9 @@ struct LineRecord<'t> {
     log_value: &'t str,
     /// Its text.
     line: std::borrow::Cow<'t, str>,
+    /// The bytes of the value's body before its first escape (all when it has none): the
+    /// start of the line that is its own JSON form.
+    plain: usize,
     stream: Rc<str>,
     passthrough: Rc<Passthrough>,
     /// The runtime's `time`, its raw JSON value (`event::VOLATILE_KEY`).
@@ -727,8 +737,8 @@ enum Parsed<'t> {
 /// (`json::line_member_at`): Docker's final `\n` is left out in place when it is the
 /// string's only escape (no unescaped copy, no second look for bytes to escape when the
 /// event is written).
-fn read_line<'t>(log: &Member<'t>) -> Option<std::borrow::Cow<'t, str>> {
-    json::line_member_at(log.value, 0, "").map(|(_, _, line)| line)
+fn read_line<'t>(log: &Member<'t>) -> Option<(std::borrow::Cow<'t, str>, usize)> {
+    json::line_member_at(log.value, 0, "").map(|(_, _, line, plain)| (line, plain))
 }
 
 /// A recent log record as written, but for its holes: the line's value and the runtime's
@@ -764,9 +774,13 @@ struct ShapeHit {
 /// same place (just after `{"log":`, or after `{"time":`), which is read once.
 #[derive(Default)]
 struct Reads<'t> {
-    /// (start, end, text) of the last two strings read.
-    slots: [Option<(usize, usize, std::borrow::Cow<'t, str>)>; 2],
+    /// The last two strings read.
+    slots: [Option<Read<'t>>; 2],
 }
+
+/// A string read in a record: where it starts and ends, its text, and its bytes before its
+/// first escape.
+type Read<'t> = (usize, usize, std::borrow::Cow<'t, str>, usize);
 
 impl<'t> Reads<'t> {
     /// Where the valid JSON string that starts at `at` ends (`None` also when its text is
@@ -776,24 +790,24 @@ impl<'t> Reads<'t> {
         let found = self
             .slots
             .iter()
-            .position(|s| s.as_ref().is_some_and(|(a, _, _)| *a == at));
+            .position(|s| s.as_ref().is_some_and(|(a, _, _, _)| *a == at));
         if found != Some(0) {
             self.slots.swap(0, 1);
         }
         if found.is_none() {
-            let (end, value) = json::line_string_at_bytes(bytes, at)?;
-            self.slots[0] = Some((at, end, value));
+            let (end, value, plain) = json::line_string_at_bytes(bytes, at)?;
+            self.slots[0] = Some((at, end, value, plain));
         }
-        self.slots[0].as_ref().map(|(_, end, _)| *end)
+        self.slots[0].as_ref().map(|(_, end, _, _)| *end)
     }
 
-    /// The text of the string read at `at`.
-    fn take(&mut self, at: usize) -> Option<std::borrow::Cow<'t, str>> {
+    /// The text of the string read at `at`, and its bytes before its first escape.
+    fn take(&mut self, at: usize) -> Option<(std::borrow::Cow<'t, str>, usize)> {
         let slot = self
             .slots
             .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|(a, _, _)| *a == at))?;
-        slot.take().map(|(_, _, value)| value)
+            .find(|s| s.as_ref().is_some_and(|(a, _, _, _)| *a == at))?;
+        slot.take().map(|(_, _, value, plain)| (value, plain))
     }
 }
 
@@ -943,10 +957,12 @@ mod tests {
                     Some(text) if !text.contains('\\') => Some(std::borrow::Cow::Borrowed(text)),
                     _ => json::member_string(&m),
                 };
-                (m.value, m.escapes, end, line)
+                // The body's bytes before its first backslash.
+                let plain = body.find('\\').unwrap_or(body.len());
+                (m.value, m.escapes, end, line, plain)
             });
             let fast = json::line_member_at(&src, at, "log")
-                .map(|(m, end, line)| (m.value, m.escapes, end, Some(line)));
+                .map(|(m, end, line, plain)| (m.value, m.escapes, end, Some(line), plain));
             proptest::prop_assert_eq!(fast, slow, "{}", src);
         }
     }
@@ -985,7 +1001,8 @@ mod tests {
                 Ok(s) => s,
                 Err(e) => std::str::from_utf8(&src[..e.valid_up_to()]).unwrap(),
             };
-            let slow = json::line_member_at(valid, at, "log").map(|(_, end, line)| (end, line));
+            let slow = json::line_member_at(valid, at, "log")
+                .map(|(_, end, line, plain)| (end, line, plain));
             let fast = json::line_string_at_bytes(&src, at);
             proptest::prop_assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&src));
         }

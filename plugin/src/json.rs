@@ -387,38 +387,41 @@ pub fn string_member_at<'a>(src: &'a str, at: usize, key: &'a str) -> Option<(Me
 /// `string_member_at`, reading the string's text in the same pass: borrowed when it has no
 /// escapes; when its only escape is a final `\n` (Docker's json-file driver ends every line
 /// with one), borrowed without that newline; otherwise unescaped. What it accepts, and
-/// where it says the string ends, are exactly `string_member_at`'s.
+/// where it says the string ends, are exactly `string_member_at`'s. Last, how many bytes of
+/// the string's body come before its first escape (all when it has none).
 pub fn line_member_at<'a>(
     src: &'a str,
     at: usize,
     key: &'a str,
-) -> Option<(Member<'a>, usize, Cow<'a, str>)> {
-    let (end, escapes, value) = read_line_string::<false>(src.as_bytes(), at)?;
+) -> Option<(Member<'a>, usize, Cow<'a, str>, usize)> {
+    let (end, escapes, value, plain) = read_line_string::<false>(src.as_bytes(), at)?;
     let member = Member {
         key: Cow::Borrowed(key),
         value: &src[at..end],
         escapes: Some(escapes),
         known: None,
     };
-    Some((member, end, value))
+    Some((member, end, value, plain))
 }
 
 /// `line_member_at`'s string for bytes not yet known to be UTF-8: checked on the way, in
-/// the same pass. Returns where the string ends (after its closing quote) and its text;
+/// the same pass. Returns where the string ends (after its closing quote), its text, and
+/// how many bytes of its body come before its first escape (all when it has none);
 /// `None` where `line_member_at` would say `None`, and where the string's text is not
 /// UTF-8. A record whose every other byte is known text then needs no check of its own.
 #[inline(always)]
-pub fn line_string_at_bytes(bytes: &[u8], at: usize) -> Option<(usize, Cow<'_, str>)> {
-    read_line_string::<true>(bytes, at).map(|(end, _, value)| (end, value))
+pub fn line_string_at_bytes(bytes: &[u8], at: usize) -> Option<(usize, Cow<'_, str>, usize)> {
+    read_line_string::<true>(bytes, at).map(|(end, _, value, plain)| (end, value, plain))
 }
 
 /// The reading of `line_member_at` and `line_string_at_bytes`: where the string at `at`
-/// ends, whether it has escapes, and its text. Without `VALIDATE`, `bytes` must be a
+/// ends, whether it has escapes, its text, and how many bytes of its body come before its
+/// first escape (its first backslash; the whole body when it has none). Without `VALIDATE`, `bytes` must be a
 /// `str`'s; with it, each run of bytes of 0x80 and above is checked to be UTF-8.
 fn read_line_string<const VALIDATE: bool>(
     bytes: &[u8],
     at: usize,
-) -> Option<(usize, bool, Cow<'_, str>)> {
+) -> Option<(usize, bool, Cow<'_, str>, usize)> {
     // SAFETY (every call): `a..b` lies within the string's body, and ends at its quotes, at
     // a backslash or just after an escape: ASCII bytes, so char boundaries. Its bytes are
     // a `str`'s (without `VALIDATE`), or each was scanned as ASCII or checked in a run of
@@ -433,7 +436,7 @@ fn read_line_string<const VALIDATE: bool>(
     loop {
         i = special_until::<VALIDATE>(bytes, i);
         match bytes.get(i) {
-            Some(b'"') => return Some((i + 1, false, Cow::Borrowed(text(start, i)))),
+            Some(b'"') => return Some((i + 1, false, Cow::Borrowed(text(start, i)), i - start)),
             Some(b'\\') => {}
             Some(&c) if VALIDATE && c >= 0x80 => {
                 let end = crate::bytes::first_ascii(bytes, i);
@@ -445,10 +448,10 @@ fn read_line_string<const VALIDATE: bool>(
             _ => return None,
         }
         if bytes.get(i + 1) == Some(&b'n') && bytes.get(i + 2) == Some(&b'"') {
-            return Some((i + 3, true, Cow::Borrowed(text(start, i))));
+            return Some((i + 3, true, Cow::Borrowed(text(start, i)), i - start));
         }
         let (end, t) = unescape_words::<VALIDATE>(bytes, start, i)?;
-        return Some((end, true, Cow::Owned(t)));
+        return Some((end, true, Cow::Owned(t), i - start));
     }
 }
 

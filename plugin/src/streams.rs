@@ -35,8 +35,9 @@ pub enum LineJson {
     /// character (a JSON string cannot hold them unescaped): it and every part of it
     /// are their own JSON form.
     Verbatim,
-    /// The record's string body, escapes and all.
-    Escaped(String),
+    /// The record's string body, escapes and all, and how many of its bytes come before
+    /// its first escape (that start of the line is its own JSON form).
+    Escaped { json: String, plain: usize },
     /// Not kept (the record's body differs from the line, e.g. a stripped newline).
     #[default]
     Unknown,
