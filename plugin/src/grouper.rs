@@ -227,7 +227,7 @@ impl<M> TraceGrouper<M> {
                     header: None,
                     trace: None,
                 },
-                false,
+                None,
             ),
             Some(held) => decide(held, line, ctx),
         };
@@ -285,10 +285,17 @@ impl<M> TraceGrouper<M> {
         ctx: &GroupContext,
         header: Option<bool>,
         trace: Option<Option<TraceStart>>,
-        plain: bool,
+        plain: Option<usize>,
     ) {
         let b = line.as_bytes();
         let langs = ctx.languages;
+        // (`plain`: the line is neither blank, JSON nor Rails', and this long without its
+        // trailing white space.)
+        let last_colon = match plain {
+            Some(n) => n > 0 && b[n - 1] == b':',
+            None => ends_with_colon(b),
+        };
+        let plain = plain.is_some();
         let blank = !plain && is_blank(b);
         let (phase, lang, trace) = if blank {
             (
@@ -326,7 +333,7 @@ impl<M> TraceGrouper<M> {
             (_, Some(l)) if trace => GroupKind::Trace(l),
             _ => GroupKind::Plain,
         };
-        self.begin(line, meta, ctx, phase, lang, kind, false);
+        self.begin(line, meta, ctx, phase, lang, kind, false, last_colon);
         if let Some(h) = &mut self.held {
             h.first_blank = blank;
         }
@@ -343,6 +350,7 @@ impl<M> TraceGrouper<M> {
         lang: Option<Language>,
         kind: GroupKind,
         continued: bool,
+        last_colon: bool,
     ) {
         let max_bytes = ctx.max_bytes.max(1);
         let (kept, cut_bytes) = if line.len() > max_bytes {
@@ -354,7 +362,6 @@ impl<M> TraceGrouper<M> {
         } else {
             (line, 0)
         };
-        let last_colon = ends_with_colon(line.as_bytes());
         // A group still held was emitted where it lay (`push_emitting`): it becomes this
         // line's in place, its text's buffer taking the line, unless a long trace grew it.
         if let Some(h) = self.held.as_mut() {
@@ -418,6 +425,7 @@ impl<M> TraceGrouper<M> {
                     None,
                     GroupKind::Plain,
                     false,
+                    ends_with_colon(line.as_bytes()),
                 );
                 if let Some(h) = &mut self.held {
                     h.first_blank = true;
@@ -431,7 +439,8 @@ impl<M> TraceGrouper<M> {
                 done.group.kind = kind;
                 self.push_completed(done.group);
             }
-            self.begin(line, meta(), ctx, step.phase, lang, kind, true);
+            let last_colon = ends_with_colon(line.as_bytes());
+            self.begin(line, meta(), ctx, step.phase, lang, kind, true, last_colon);
             return;
         }
         if step.blank {
@@ -511,16 +520,17 @@ fn cont(phase: Phase, lang: Option<Language>, trace: bool) -> Decision {
     })
 }
 
-/// Does `b` continue the held group, and how? With whether the line was found neither
-/// blank, JSON nor Rails' (`start` then need not ask again).
-fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> (Decision, bool) {
+/// Does `b` continue the held group, and how? With, when the line was found neither blank,
+/// JSON nor Rails' (`start` then need not ask again), its length without trailing white
+/// space.
+fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> (Decision, Option<usize>) {
     let b = line.as_bytes();
     let brk = Decision::Break {
         header: None,
         trace: None,
     };
     if held.phase == Phase::Json || held.first_blank {
-        return (brk, false);
+        return (brk, None);
     }
     if is_blank(b) {
         if held.phase.takes_blanks() && held.blank_run < MAX_BLANK_RUN {
@@ -531,34 +541,35 @@ fn decide<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> (Decision, bool)
                     trace: false,
                     blank: true,
                 }),
-                false,
+                None,
             );
         }
-        return (brk, false);
+        return (brk, None);
     }
-    if is_json_line(b) {
-        return (brk, false);
+    let t = trim_end(b);
+    if is_json_trimmed(t) {
+        return (brk, None);
     }
     if let Some(r) = rails_line(b) {
         if let Phase::Rails { key, stage } = held.phase {
             if key == r.key {
                 if let Some((stage, trace)) = rails_next(stage, r.payload) {
                     let phase = Phase::Rails { key, stage };
-                    return (cont(phase, Some(Language::Ruby), trace), false);
+                    return (cont(phase, Some(Language::Ruby), trace), None);
                 }
             }
         }
-        return (brk, false);
+        return (brk, None);
     }
-    (decide_plain(held, line, ctx), true)
+    (decide_plain(held, line, t, ctx), Some(t.len()))
 }
 
-/// `decide` for a line that is neither blank, JSON nor Rails'.
+/// `decide` for a line that is neither blank, JSON nor Rails' (`t`: without its trailing
+/// white space).
 #[inline(always)]
-fn decide_plain<M>(held: &Held<M>, line: &str, ctx: &GroupContext) -> Decision {
+fn decide_plain<M>(held: &Held<M>, line: &str, t: &[u8], ctx: &GroupContext) -> Decision {
     let b = line.as_bytes();
     let langs = ctx.languages;
-    let t = trim_end(b);
     let ind = indent(t);
     let r = &t[ind..];
 
@@ -618,7 +629,7 @@ fn continue_by_phase<M>(
         Phase::Plain { header } if held.group.line_count == 1 => {
             let start = match starts_with_iso_time(b) {
                 true => None,
-                false => trace_start(b, ctx.languages),
+                false => trace_start_trimmed(t, ind, ctx.languages, true),
             };
             match start.filter(|s| s.attaches) {
                 // A group of one line holds that line whole unless it was cut, and a cut
@@ -1012,11 +1023,21 @@ fn starts_with_iso_time(b: &[u8]) -> bool {
 /// the shapes that cannot begin so are tried (tests compare both ways).
 fn trace_start_with(b: &[u8], langs: LanguageSet, klog_skip: bool) -> Option<TraceStart> {
     let t = trim_end(b);
+    trace_start_trimmed(t, indent(t), langs, klog_skip)
+}
+
+/// `trace_start_with` for a line `t` without its trailing white space, indented by `ind`.
+#[inline(always)]
+fn trace_start_trimmed(
+    t: &[u8],
+    ind: usize,
+    langs: LanguageSet,
+    klog_skip: bool,
+) -> Option<TraceStart> {
     // The last byte first: `ends_with` is a `memcmp` call, byte by byte in the interpreter.
     if t.last() == Some(&b':') && t.ends_with(TRACEBACK) {
         return start_of(Phase::PyStack, Language::Python, true, langs);
     }
-    let ind = indent(t);
     if ind > 1 {
         return None;
     }
@@ -1525,7 +1546,11 @@ fn ends_with_colon(b: &[u8]) -> bool {
 
 /// A JSON log line: first non-space byte `{`, last `}`.
 fn is_json_line(b: &[u8]) -> bool {
-    let t = trim_end(b);
+    is_json_trimmed(trim_end(b))
+}
+
+/// `is_json_line` for a line `t` without its trailing white space.
+fn is_json_trimmed(t: &[u8]) -> bool {
     t.last() == Some(&b'}') && t.get(indent(t)) == Some(&b'{')
 }
 
@@ -1616,6 +1641,54 @@ mod tests {
     fn groups(text: &str) -> Vec<(String, GroupKind, usize)> {
         groups_with(text, &ctx())
     }
+
+    /// An exception line that ends with a colon takes the exception line after it (its
+    /// cause, printed as its message); without the colon that line begins its own event.
+    /// At the input's start, and after a line that ended with a colon itself.
+    #[test]
+    fn an_exception_line_ending_in_a_colon_takes_the_next_exception_line() {
+        let cause = "java.lang.IllegalArgumentException: amount must be positive";
+        let frame = "\tat com.shop.Orders.charge(Orders.java:42)";
+        for before in ["", "config follows:\n"] {
+            let skip = usize::from(!before.is_empty());
+            let with = texts(&format!(
+                "{before}java.lang.IllegalStateException: could not charge:\n{cause}\n{frame}"
+            ));
+            assert_eq!(
+                with[skip..],
+                [format!(
+                    "java.lang.IllegalStateException: could not charge:\n{cause}\n{frame}"
+                )],
+                "{before:?}"
+            );
+            let without = texts(&format!(
+                "{before}java.lang.IllegalStateException: could not charge\n{cause}\n{frame}"
+            ));
+            assert_eq!(
+                without[skip..],
+                [
+                    "java.lang.IllegalStateException: could not charge".to_string(),
+                    format!("{cause}\n{frame}")
+                ],
+                "{before:?}"
+            );
+        }
+    }
+
+    /// A header line takes a trace that starts on the next line indented by one space, as it
+    /// takes one that starts at the line's beginning.
+    #[test]
+    fn a_header_takes_a_trace_started_one_space_in() {
+        let header = "2026-11-20 13:10:00,000 ERROR [main] app: charge failed";
+        for indent in ["", " "] {
+            let got = texts(&format!(
+                "{header}\n{indent}panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\n2026-11-20 13:10:01,000 INFO next"
+            ));
+            assert_eq!(got.len(), 2, "{indent:?}: {got:?}");
+            assert!(got[0].starts_with(&format!("{header}\n{indent}panic: boom")), "{got:?}");
+        }
+    }
+
 
     fn texts(text: &str) -> Vec<String> {
         groups(text).into_iter().map(|(t, _, _)| t).collect()
