@@ -1685,10 +1685,12 @@ mod tests {
                 "{header}\n{indent}panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d\n2026-11-20 13:10:01,000 INFO next"
             ));
             assert_eq!(got.len(), 2, "{indent:?}: {got:?}");
-            assert!(got[0].starts_with(&format!("{header}\n{indent}panic: boom")), "{got:?}");
+            assert!(
+                got[0].starts_with(&format!("{header}\n{indent}panic: boom")),
+                "{got:?}"
+            );
         }
     }
-
 
     fn texts(text: &str) -> Vec<String> {
         groups(text).into_iter().map(|(t, _, _)| t).collect()

@@ -468,59 +468,69 @@ pub(super) fn scan_ids<'a>(
     if c1.0 < c0.0 {
         (c0, c1) = (c1, c0);
     }
-    let mut stretches = [(0, 0); 3];
-    let mut n = 0;
+    // Each stretch searched as it is found: the clear stretch `k` (0, 1, then the window's
+    // end) ends the one before it. (Kept in an array first, in the interpreter, the
+    // stretches cost more than the search of a short line.)
     let mut at = from.min(window);
-    for (start, end) in [c0, c1, (window, window)] {
+    let (mut start, mut end) = c0;
+    let mut k = 0;
+    let mut i = 0;
+    loop {
         if start > at {
-            stretches[n] = (at, start.min(window));
-            n += 1;
+            search_ids(line, i.max(at), start.min(window), h, &mut i);
         }
         at = at.max(end);
-        if at >= window {
+        if at >= window || k == 2 {
             break;
         }
+        k += 1;
+        (start, end) = if k == 1 { c1 } else { (window, window) };
     }
-    let mut i = 0;
-    for &(start, limit) in &stretches[..n] {
-        i = i.max(start);
-        loop {
-            // (`i` may be past `limit`, after an id's value: it then stays there.)
-            let mark = crate::bytes::find2(&b[..limit], i, b'=', b':');
-            if mark >= limit {
-                break;
-            }
-            i = mark;
-            let kind = match candidate_key(b, i).0 {
-                Some(k) => id_kind(&line[k..i]),
-                None => None,
-            };
-            let Some(kind) = kind else {
-                i += 1;
-                continue;
-            };
-            let mut v = skip_spaces(b, i + 1);
-            let quoted = matches!(b.get(v), Some(b'"' | b'\''));
-            if quoted {
-                v += 1;
-            }
-            let mut e = v;
-            while e < b.len()
-                && (b[e].is_ascii_alphanumeric()
-                    || matches!(b[e], b'-' | b'_' | b'.' | b':' | b'/' | b'+'))
-            {
-                e += 1;
-            }
-            // `RequestId:0HMD3I6TBKKDD:00000002` keeps its colon; a trailing `.` or `:` is prose.
-            while e > v && matches!(b[e - 1], b'.' | b':') {
-                e -= 1;
-            }
-            if e > v {
-                assign_id(kind, Cow::Borrowed(&line[v..e]), h);
-            }
-            i = e.max(i + 1);
+}
+
+/// The search of `scan_ids` in one stretch, from `i` to `limit` (`i` is left after the
+/// last id's value, which may be past `limit`).
+#[inline(always)]
+fn search_ids<'a>(line: &'a str, from: usize, limit: usize, h: &mut Header<'a>, at: &mut usize) {
+    let b = line.as_bytes();
+    let mut i = from;
+    loop {
+        // (`i` may be past `limit`, after an id's value: it then stays there.)
+        let mark = crate::bytes::find2(&b[..limit], i, b'=', b':');
+        if mark >= limit {
+            break;
         }
+        i = mark;
+        let kind = match candidate_key(b, i).0 {
+            Some(k) => id_kind(&line[k..i]),
+            None => None,
+        };
+        let Some(kind) = kind else {
+            i += 1;
+            continue;
+        };
+        let mut v = skip_spaces(b, i + 1);
+        let quoted = matches!(b.get(v), Some(b'"' | b'\''));
+        if quoted {
+            v += 1;
+        }
+        let mut e = v;
+        while e < b.len()
+            && (b[e].is_ascii_alphanumeric()
+                || matches!(b[e], b'-' | b'_' | b'.' | b':' | b'/' | b'+'))
+        {
+            e += 1;
+        }
+        // `RequestId:0HMD3I6TBKKDD:00000002` keeps its colon; a trailing `.` or `:` is prose.
+        while e > v && matches!(b[e - 1], b'.' | b':') {
+            e -= 1;
+        }
+        if e > v {
+            assign_id(kind, Cow::Borrowed(&line[v..e]), h);
+        }
+        i = e.max(i + 1);
     }
+    *at = i;
 }
 
 // ---------------------------------------------------------------------------------------
