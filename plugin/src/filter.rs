@@ -776,6 +776,8 @@ struct ShapeHit {
 struct Reads<'t> {
     /// The last two strings read.
     slots: [Option<Read<'t>>; 2],
+    /// The slot the next string read takes: the one read before the other.
+    next: usize,
 }
 
 /// A string read in a record: where it starts and ends, its text, and its bytes before its
@@ -784,21 +786,19 @@ type Read<'t> = (usize, usize, std::borrow::Cow<'t, str>, usize);
 
 impl<'t> Reads<'t> {
     /// Where the valid JSON string that starts at `at` ends (`None` also when its text is
-    /// not UTF-8).
-    /// The slot read last comes first, so that the two holes of one shape are both kept.
+    /// not UTF-8). (The slots stay where they are: in the interpreter, swapping them moved
+    /// ten words per read.)
     fn read(&mut self, bytes: &'t [u8], at: usize) -> Option<usize> {
-        let found = self
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|(a, _, _, _)| *a == at));
-        if found != Some(0) {
-            self.slots.swap(0, 1);
+        for (a, end, _, _) in self.slots.iter().flatten() {
+            if *a == at {
+                return Some(*end);
+            }
         }
-        if found.is_none() {
-            let (end, value, plain) = json::line_string_at_bytes(bytes, at)?;
-            self.slots[0] = Some((at, end, value, plain));
-        }
-        self.slots[0].as_ref().map(|(_, end, _, _)| *end)
+        let (end, value, plain) = json::line_string_at_bytes(bytes, at)?;
+        let k = self.next & 1;
+        self.next = k ^ 1;
+        self.slots[k] = Some((at, end, value, plain));
+        Some(end)
     }
 
     /// The text of the string read at `at`, and its bytes before its first escape.
