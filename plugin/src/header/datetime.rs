@@ -155,6 +155,20 @@ pub(super) fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
         10,
         1,
     ];
+    // Eight bytes as one word when there are eight: the digits are the bytes below ten once
+    // `'0'` is xored away, up to the first that is not; fewer than eight of them are the
+    // number (`digits_word`). Eight or more, and the last bytes of a line, take the loop.
+    if let Some(w) = crate::bytes::word_at(b, pos) {
+        let x = w ^ u64::from_le_bytes(*b"00000000");
+        let not_digit = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        if not_digit != 0 {
+            let n = crate::bytes::first_marked(not_digit);
+            if n == 0 {
+                return None;
+            }
+            return Some((digits_word(x, n) * SCALE[n], pos + n));
+        }
+    }
     let mut nanos = 0u32;
     let mut i = pos;
     let nine = b.len().min(pos.saturating_add(9));
@@ -171,6 +185,18 @@ pub(super) fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
         i += 1;
     }
     Some((nanos * SCALE[n], i))
+}
+
+/// The number that the first `n` bytes of `x` (1 to 7, each 0 to 9, the first the most
+/// significant) spell: moved to the top of the word, then pairs, fours and eights of
+/// digits joined by three multiplications.
+#[inline(always)]
+fn digits_word(x: u64, n: usize) -> u32 {
+    let mut v = x << (8 * (8 - n));
+    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
+    v as u32
 }
 
 pub(super) fn byte_is(b: &[u8], pos: usize, want: u8) -> bool {
@@ -940,7 +966,22 @@ mod tests {
     fn a_fraction_of_any_length_is_its_nanoseconds() {
         for n in 0..=12usize {
             let digits: String = (0..n).map(|k| char::from(b'1' + (k % 9) as u8)).collect();
-            for end in ["", "Z", " ", "+01:00"] {
+            let zeros_and_nines: String = (0..n).map(|k| ['0', '9'][k % 2]).collect();
+            // Ends shorter and longer than a word; bytes next to the digits (`/`, `:`) and
+            // with the high bit set.
+            for (digits, end) in [&digits, &zeros_and_nines].into_iter().flat_map(|d| {
+                [
+                    "",
+                    "Z",
+                    " ",
+                    "+01:00",
+                    " - inventory.worker",
+                    "/abcdefgh",
+                    ":00:00:00",
+                    "\u{e9}t\u{e9} 2026",
+                ]
+                .map(|e| (d, e))
+            }) {
                 let text = format!("{digits}{end}");
                 let expected = (n > 0).then(|| {
                     let mut nanos = 0u32;
