@@ -84,6 +84,12 @@ pub struct Filter {
     /// Emptied event buffers, reused so that an event costs no allocation once the
     /// filter has warmed up (each one is an interpreted `malloc` + `free` in Fluent Bit).
     spare: Vec<String>,
+    /// The runtime's time and the JSON form of the line of the last event written where
+    /// its group was held, for the next records to reuse (`LineMeta::volatile`,
+    /// `LineJson::Escaped`): most records carry a time, and each would otherwise allocate
+    /// one and free one.
+    spare_time: Option<Box<str>>,
+    spare_json: std::cell::Cell<String>,
     /// Large member values of recent records (a container's `kubernetes` object), which
     /// the next records' parse compares instead of validating again.
     known_values: Vec<KnownValue>,
@@ -115,6 +121,8 @@ impl Filter {
             passthroughs: Vec::new(),
             scratch: String::new(),
             spare: Vec::new(),
+            spare_time: None,
+            spare_json: std::cell::Cell::default(),
             known_values: Vec::new(),
             next_known_id: 0,
             shapes: Vec::new(),
@@ -269,7 +277,9 @@ impl Filter {
             plain,
             stream: self.shapes[0].stream.clone(),
             passthrough: self.shapes[0].passthrough.clone(),
-            volatile: hit.volatile.map(|(a, b)| Box::from(&text[a..b])),
+            volatile: hit
+                .volatile
+                .map(|(a, b)| boxed_in(&text[a..b], &mut self.spare_time)),
         })
     }
 
@@ -371,12 +381,15 @@ impl Filter {
             Some(_) => body.strip_suffix("\\n"),
             None => Some(body),
         };
+        let spare_json = &self.spare_json;
         let line_json = move || match (escaped, json) {
             (false, _) => LineJson::Verbatim,
-            (true, Some(json)) => LineJson::Escaped {
-                json: json.to_owned(),
-                plain,
-            },
+            (true, Some(json)) => {
+                let mut form = spare_json.take();
+                form.clear();
+                form.push_str(json);
+                LineJson::Escaped { json: form, plain }
+            }
             (true, None) => LineJson::Unknown,
         };
         let line = stripped.unwrap_or(&line);
@@ -389,14 +402,15 @@ impl Filter {
         };
         // The event of a group this line completes, when no other is waiting: written
         // straight into this call's answer.
-        let (out, out_fresh, ready, spare) = (
+        let (out, out_fresh, ready, spare, spare_time) = (
             &mut self.out,
             &mut self.out_fresh,
             &mut self.ready,
             &mut self.spare,
+            &mut self.spare_time,
         );
         let (settings, memos, stats) = (&self.settings, &mut self.memos, &mut self.stats);
-        let emit = |tag: &str, names: &StreamNames, group: &Group<LineMeta>| {
+        let emit = |tag: &str, names: &StreamNames, group: &mut Group<LineMeta>| {
             let mut queued = None;
             let json = if ready.is_empty() && !*out_fresh {
                 // A buffer grown by one huge event is not kept (as in `next_out`).
@@ -421,6 +435,15 @@ impl Filter {
             match queued {
                 Some(json) => ready.push_back(json),
                 None => *out_fresh = true,
+            }
+            // The group is let go now: its buffers serve the next records.
+            if let Some(time) = group.first.volatile.take() {
+                *spare_time = Some(time);
+            }
+            if let LineJson::Escaped { json, .. } = &mut group.first.json {
+                if json.capacity() <= MAX_SPARE_BYTES {
+                    spare_json.set(std::mem::take(json));
+                }
             }
         };
         self.streams.push(
@@ -731,6 +754,19 @@ enum Parsed<'t> {
     Through(&'t str),
     /// Handled already: a tick, or a record fault's event.
     Done,
+}
+
+/// `text` in a box: the spare one when it has the same length (the runtime's time has the
+/// same length on every record of a container), else a new one.
+fn boxed_in(text: &str, spare: &mut Option<Box<str>>) -> Box<str> {
+    match spare.take() {
+        Some(mut b) if b.len() == text.len() => {
+            // SAFETY: every byte is replaced by those of a `str` of the same length.
+            unsafe { b.as_bytes_mut() }.copy_from_slice(text.as_bytes());
+            b
+        }
+        _ => Box::from(text),
+    }
 }
 
 /// The record's line, read from its member as the short path reads it
@@ -1338,32 +1374,48 @@ mod tests {
     #[test]
     fn each_event_carries_the_time_member_of_its_own_first_record() {
         // Container runtimes stamp every line: records alike but for that time (and the
-        // line) share what was prepared of them, and each event still has its own.
+        // line) share what was prepared of them, and each event still has its own. Each
+        // event's time and line are kept in buffers the last events let go: times of three
+        // lengths, and lines with and without escapes, each its own.
         let times: Vec<String> = (0..40)
-            .map(|i| format!("2026-11-20T13:10:00.{:09}Z", i * 1_000_003))
+            .map(|i| match i % 5 {
+                0 | 3 => format!("2026-11-20T13:10:00.{:09}Z", i * 1_000_003),
+                1 => format!("2026-11-20T13:10:00.{:03}Z", i),
+                _ => format!("2026-11-20T13:10:{:02}Z", i),
+            })
             .collect();
+        let line = |i: usize| match i % 3 {
+            0 => format!("line {i}"),
+            _ => format!("say \\\"hi {}\\\"", "x".repeat(i)),
+        };
         for framing in 0..3 {
             let records: Vec<String> = times
                 .iter()
                 .enumerate()
-                .map(|(i, t)| match framing {
+                .map(|(i, t)| (line(i), t))
+                .map(|(line, t)| match framing {
                     0 => format!(
-                        r#"{{"time":"{t}","stream":"stdout","_p":"F","log":"line {i}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                        r#"{{"time":"{t}","stream":"stdout","_p":"F","log":"{line}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
                     ),
                     1 => format!(
-                        r#"{{"log":"line {i}\n","stream":"stdout","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                        r#"{{"log":"{line}\n","stream":"stdout","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
                     ),
                     // Kept members on both sides of the time.
                     _ => format!(
-                        r#"{{"log":"line {i}","_p":"F","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
+                        r#"{{"log":"{line}","_p":"F","time":"{t}","kubernetes":{{"labels":{{"app":"pay"}}}}}}"#
                     ),
                 })
                 .collect();
             let events = events_of(&records);
             assert_eq!(events.len(), times.len());
-            for (event, t) in events.iter().zip(&times) {
+            for (i, (event, t)) in events.iter().zip(&times).enumerate() {
                 assert_eq!(field(event, "time"), format!("\"{t}\""), "{event}");
                 assert_eq!(field(event, "service"), "\"pay\"");
+                assert_eq!(
+                    field(event, "log_content"),
+                    format!("\"{}\"", line(i)),
+                    "{event}"
+                );
             }
             // The member keeps its place among the others.
             let first = &events[0];

@@ -206,20 +206,21 @@ impl<M> TraceGrouper<M> {
     /// `push`, making the line's metadata only when it is kept: a line that continues
     /// a group leaves only its text (most lines of a trace).
     pub fn push_with(&mut self, line: &str, meta: impl FnOnce() -> M, ctx: &GroupContext) {
-        self.push_emitting(line, meta, ctx, None::<fn(&Group<M>)>);
+        self.push_emitting(line, meta, ctx, None::<fn(&mut Group<M>)>);
     }
 
     /// `push_with`, handing a group this line completes to `emit` (when given) instead of
     /// the completed queue, when nothing is queued before it: the group is read where it
     /// is held, and its text's buffer takes the next line. Most lines are events of one
     /// line, and this spares each the moves of a group through the queue to its reader,
-    /// and an allocation.
+    /// and an allocation. The group is let go once `emit` returns: `emit` may take parts of
+    /// its metadata (buffers to reuse), never its text.
     pub fn push_emitting(
         &mut self,
         line: &str,
         meta: impl FnOnce() -> M,
         ctx: &GroupContext,
-        emit: Option<impl FnOnce(&Group<M>)>,
+        emit: Option<impl FnOnce(&mut Group<M>)>,
     ) {
         let (decision, plain) = match &self.held {
             None => (
@@ -233,11 +234,11 @@ impl<M> TraceGrouper<M> {
         };
         match decision {
             Decision::Break { header, trace } => {
-                match (emit, &self.held) {
+                match (emit, &mut self.held) {
                     (Some(emit), Some(held))
                         if self.tentative.is_empty() && self.completed.is_empty() =>
                     {
-                        emit(&held.group);
+                        emit(&mut held.group);
                     }
                     _ => self.complete_held(),
                 }
@@ -1608,7 +1609,7 @@ mod tests {
                 line,
                 || i,
                 ctx,
-                Some(|d: &Group<usize>| handed.push(summary(d))),
+                Some(|d: &mut Group<usize>| handed.push(summary(d))),
             );
             while let Some(done) = h.pop_completed() {
                 handed.push(summary(&done));

@@ -120,7 +120,7 @@ impl StreamTable {
         max_streams: usize,
         max_held_bytes: usize,
         done: &mut Vec<Released>,
-        emit: impl FnOnce(&str, &StreamNames, &Group<LineMeta>),
+        emit: impl FnOnce(&str, &StreamNames, &mut Group<LineMeta>),
     ) {
         // The last record's stream, compared in place: most records continue it, and the
         // key is only built to look another one up.
@@ -138,7 +138,7 @@ impl StreamTable {
         let (tag, names) = (&slot.tag, &slot.names);
         let emit = done
             .is_empty()
-            .then_some(|g: &Group<LineMeta>| emit(tag, names, g));
+            .then_some(|g: &mut Group<LineMeta>| emit(tag, names, g));
         slot.grouper.push_emitting(line, meta, ctx, emit);
         slot.last_seen_ms = now_ms;
         drain(slot, done);
@@ -378,7 +378,7 @@ mod tests {
         }
     }
 
-    fn done_direct_never(tag: &str, _: &StreamNames, g: &Group<LineMeta>) {
+    fn done_direct_never(tag: &str, _: &StreamNames, g: &mut Group<LineMeta>) {
         panic!(
             "{tag}: {:?} handed out directly where each stream has one line",
             g.text
@@ -441,7 +441,7 @@ mod tests {
                 100,
                 usize::MAX,
                 &mut done,
-                |_: &str, names: &StreamNames, g: &Group<LineMeta>| {
+                |_: &str, names: &StreamNames, g: &mut Group<LineMeta>| {
                     emitted.push((names.json.clone(), g.text.clone()))
                 },
             );

@@ -149,7 +149,7 @@ proptest! {
             match op {
                 Op::Line(line) => {
                     queued.push(&line, i, &ctx);
-                    let emit = |g: &Group<usize>| got.push(summary(g));
+                    let emit = |g: &mut Group<usize>| got.push(summary(g));
                     handed.push_emitting(&line, || i, &ctx, Some(emit));
                 }
                 Op::Flush => {
