@@ -143,14 +143,14 @@ impl Tail {
         if rest.len() < self.len || (self.at_end && rest.len() != self.len) {
             return false;
         }
-        let whole = self.len.min(HEAD_BYTES) / 8;
-        self.key.iter().enumerate().all(|(k, &w)| {
-            let s = match head.words.get(k) {
-                Some(&s) if k < whole => s,
-                _ => digit_shape(word_padded(rest, k * 8, self.len)),
-            };
-            s == w
-        })
+        // The head's whole words first, then the key's other words, shaped here.
+        let whole = (self.len.min(HEAD_BYTES) / 8).min(self.key.len());
+        let (head_key, rest_key) = self.key.split_at(whole);
+        head_key.iter().zip(&head.words).all(|(w, s)| w == s)
+            && rest_key
+                .iter()
+                .zip(whole..)
+                .all(|(&w, k)| digit_shape(word_padded(rest, k * 8, self.len)) == w)
     }
 
     /// Sets the remembered fields as slices of `line`; returns where the message starts.
