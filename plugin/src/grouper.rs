@@ -291,11 +291,12 @@ impl<M> TraceGrouper<M> {
         let b = line.as_bytes();
         let langs = ctx.languages;
         // (`plain`: the line is neither blank, JSON nor Rails', and this long without its
-        // trailing white space.)
-        let last_colon = match plain {
-            Some(n) => n > 0 && b[n - 1] == b':',
-            None => ends_with_colon(b),
+        // trailing white space.) The line without it, found once here otherwise.
+        let t = match plain {
+            Some(n) => &b[..n],
+            None => trim_end(b),
         };
+        let last_colon = t.last() == Some(&b':');
         let plain = plain.is_some();
         let blank = !plain && is_blank(b);
         let (phase, lang, trace) = if blank {
@@ -306,7 +307,7 @@ impl<M> TraceGrouper<M> {
                 None,
                 false,
             )
-        } else if !plain && is_json_line(b) {
+        } else if !plain && is_json_trimmed(t) {
             (Phase::Json, None, false)
         } else if let Some(r) = (!plain)
             .then(|| rails_line(b))
@@ -1545,12 +1546,8 @@ fn ends_with_colon(b: &[u8]) -> bool {
     trim_end(b).last() == Some(&b':')
 }
 
-/// A JSON log line: first non-space byte `{`, last `}`.
-fn is_json_line(b: &[u8]) -> bool {
-    is_json_trimmed(trim_end(b))
-}
-
-/// `is_json_line` for a line `t` without its trailing white space.
+/// A JSON log line, given without its trailing white space (`t`): first non-space byte
+/// `{`, last `}`.
 fn is_json_trimmed(t: &[u8]) -> bool {
     t.last() == Some(&b'}') && t.get(indent(t)) == Some(&b'{')
 }
